@@ -1,0 +1,113 @@
+"""Explore: pool an input, then inspect any output cell's window and arithmetic."""
+
+import numpy as np
+import streamlit as st
+
+from pages.ui import controls, figures, views
+from pooling_core.explain import window_report
+
+OUTPUT_CHART = "output_chart"
+PLAY_KEY = "play"
+
+settings, source = controls.sidebar()
+operator = settings.operator
+st.title("Explore pooling")
+st.caption(f"**{operator.name}**: {operator.summary}")
+if source.notice:
+    st.info(source.notice)
+if source.error:
+    st.error(source.error)
+if source.array is None:
+    st.stop()
+
+x = source.array
+result, problem = views.pool(x, settings)
+planes = x if source.is_rgb else x[None]
+channel_index = controls.CHANNELS.index(settings.channel) if source.is_rgb else 0
+all_channels = source.is_rgb and settings.channel == "All three"
+if source.is_rgb:
+    st.radio("Channel shown", controls.CHANNELS, key="channel", horizontal=True)
+
+
+def draw_input(report):
+    plane = planes[channel_index]
+    pad = settings.padding if operator.windows == "sliding" else 0
+    if all_channels:
+        fig = figures.rgb_image(planes, "Input")
+    else:
+        fig = figures.heatmap(plane, f"Input {plane.shape[0]}x{plane.shape[1]}", zmin, zmax, pad=pad,
+                              show_scale=False)
+    if pad:
+        figures.outline_block(fig, (-pad, plane.shape[0] - 1 + pad), (-pad, plane.shape[1] - 1 + pad))
+    if report is not None:
+        present = report.rows[:, None] >= -pad
+        cells = [(r, c) for a, r in enumerate(report.rows) for b, c in enumerate(report.cols)
+                 if report.real[a, b]]
+        padding = [(r, c) for a, r in enumerate(report.rows) for b, c in enumerate(report.cols)
+                   if not report.real[a, b] and present[a, 0] and c >= -pad]
+        figures.outline_cells(fig, cells)
+        figures.outline_cells(fig, padding, dash="dot", width=2)
+    st.plotly_chart(fig, key="input_chart", config={"displayModeBar": False})
+
+
+def draw_output(out, cell):
+    if all_channels:
+        fig = figures.rgb_image(out, f"Output {out.shape[1]}x{out.shape[2]}")
+        st.plotly_chart(fig, key="output_rgb", config={"displayModeBar": False})
+        return
+    plane = out[channel_index]
+    fig = figures.heatmap(plane, f"Output {plane.shape[0]}x{plane.shape[1]} (click a cell)", zmin, zmax,
+                          clickable=True)
+    figures.outline_cells(fig, [cell])
+    event = st.plotly_chart(fig, key=OUTPUT_CHART, on_select="rerun", selection_mode=("points",),
+                            config={"displayModeBar": False})
+    if views.take_click(event, OUTPUT_CHART):
+        st.rerun(scope="fragment")
+
+
+@st.fragment(run_every=1.0 if st.session_state.get(PLAY_KEY) else None)
+def inspect():
+    if result is None:
+        left, right = st.columns(2)
+        with left:
+            draw_input(None)
+        with right:
+            st.error(problem)
+        return
+    out = result.output if source.is_rgb else result.output[None]
+    if st.session_state.get(PLAY_KEY):
+        views.step_cell(out.shape[-2:], +1)
+    cell = views.selected_cell(out.shape[-2:])
+    shown = range(3) if all_channels else [channel_index]
+    lead = (lambda c: (c,)) if source.is_rgb else (lambda c: ())
+    reports = {c: window_report(result, x, *cell, lead=lead(c)) for c in shown}
+    left, right = st.columns(2)
+    with left:
+        draw_input(reports[shown[0]])
+    with right:
+        draw_output(out, cell)
+
+    step = st.columns([1, 1, 1, 3])
+    if step[0].button("◀ Previous", key="previous", use_container_width=True):
+        views.step_cell(out.shape[-2:], -1)
+        st.rerun(scope="fragment")
+    if step[1].button("Next ▶", key="next", use_container_width=True):
+        views.step_cell(out.shape[-2:], +1)
+        st.rerun(scope="fragment")
+    step[2].toggle("Play", key=PLAY_KEY, help="Scan the output cells one after another.")
+    step[3].markdown(f"**Output cell (row {cell[0]}, column {cell[1]})**")
+    for c, report in reports.items():
+        prefix = f"{controls.CHANNELS[c]}: " if all_channels else ""
+        st.code(prefix + report.text, language=None)
+
+
+plane_values = planes if result is None else np.concatenate([planes.ravel(), np.ravel(result.output)])
+finite = plane_values[np.isfinite(plane_values)]
+zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+inspect()
+
+with st.expander("Formula, output size and citation", expanded=True):
+    st.latex(operator.formula)
+    if operator.windows == "sliding":
+        st.latex(views.output_size_latex(planes.shape[-2:], settings))
+    st.caption(operator.citation)

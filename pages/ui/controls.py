@@ -1,0 +1,242 @@
+"""The sidebar every page shares: where the input comes from and how it is pooled.
+
+All choices live in one typed :class:`Settings`, read from widget state under stable keys, kept
+when a page switch unmounts the widgets, and mirrored into the URL so a link reproduces a view.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from pooling_core import OPERATORS, PoolingError
+from pooling_core.examples import EXAMPLES, load_example
+from pooling_core.inputs import load_image, parse_grid
+
+SOURCES = ("Example", "Type a grid", "Upload an image", "Random grid")
+CHANNELS = ("Red", "Green", "Blue", "All three")
+COLOR_MODES = ("Grayscale", "RGB, per channel")
+TEXTBOOK_GRID = "1 1 2 4\n5 6 7 8\n3 2 1 0\n1 2 3 4"
+COLOR_EXAMPLES = ("Landscape photo",)
+SLIDING_DEFAULTS = {"kernel": 2, "stride": 2, "padding": 0, "dilation": 1, "ceil_mode": False}
+DEFAULTS = {
+    "source": "Example", "example": "Textbook 4x4", "grid_text": TEXTBOOK_GRID, "random_rows": 8,
+    "random_cols": 8, "seed": 0, "color_mode": "Grayscale", "channel": "Red", "op": "max",
+    **SLIDING_DEFAULTS,
+}
+
+
+def param_key(op_id: str, name: str) -> str:
+    return f"{op_id}.{name}"
+
+
+def param_defaults() -> dict:
+    defaults = {}
+    for op in OPERATORS.values():
+        for p in op.params:
+            if p.kind == "float" and math.isinf(p.high or 0):
+                defaults[param_key(op.id, p.name) + ".inf"] = False
+                defaults[param_key(op.id, p.name)] = p.default
+            elif p.optional:
+                defaults[param_key(op.id, p.name) + ".on"] = False
+                defaults[param_key(op.id, p.name)] = p.low
+            else:
+                defaults[param_key(op.id, p.name)] = p.default
+    return defaults
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the user chose, as plain values."""
+
+    source: str
+    example: str
+    grid_text: str
+    random_rows: int
+    random_cols: int
+    seed: int
+    color_mode: str
+    channel: str
+    op: str
+    kernel: int
+    stride: int
+    padding: int
+    dilation: int
+    ceil_mode: bool
+    params: dict
+
+    @property
+    def operator(self):
+        return OPERATORS[self.op]
+
+    def pool_kwargs(self) -> dict:
+        """Keyword arguments for :func:`pooling_core.pool2d` after the input and the operator id."""
+        dilation = self.dilation if self.operator.supports_dilation else 1
+        return dict(kernel_size=self.kernel, stride=self.stride, padding=self.padding, dilation=dilation,
+                    ceil_mode=self.ceil_mode, **self.params)
+
+
+@dataclass(frozen=True)
+class Source:
+    """The input array ((H, W) or (3, H, W)) or why there is none, and a notice to show."""
+
+    array: np.ndarray | None
+    error: str | None = None
+    notice: str | None = None
+
+    @property
+    def is_rgb(self) -> bool:
+        return self.array is not None and self.array.ndim == 3
+
+
+def _restore_state() -> None:
+    """Seed widget keys from the URL (first run) and from the last values (after a page switch)."""
+    state = st.session_state
+    if "_kept" not in state:
+        defaults = {**DEFAULTS, **param_defaults()}
+        state["_kept"] = dict(defaults)
+        for key, text in st.query_params.items():
+            if key in defaults:
+                state["_kept"][key] = _decode(text, defaults[key])
+    for key, value in state["_kept"].items():
+        if key not in state:
+            state[key] = value
+
+
+def _decode(text: str, default):
+    try:
+        if isinstance(default, bool):
+            return text == "1"
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+    except ValueError:
+        return default
+    return text
+
+
+def _encode(value) -> str:
+    return ("1" if value else "0") if isinstance(value, bool) else str(value)
+
+
+def _keep_and_share(keys) -> None:
+    """Remember the widgets' values for the next page and write the non-default ones to the URL."""
+    state = st.session_state
+    defaults = {**DEFAULTS, **param_defaults()}
+    for key in keys:
+        state["_kept"][key] = state[key]
+    changed = {k: _encode(v) for k, v in state["_kept"].items() if v != defaults.get(k)}
+    if dict(st.query_params) != changed:
+        st.query_params.from_dict(changed)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _load_upload(data: bytes, mode: str):
+    image = load_image(data, mode=mode)
+    return image.pixels, image.original_size, image.downscaled
+
+
+def _source_widgets() -> tuple[Source, list[str]]:
+    state = st.session_state
+    source = st.radio("Input", SOURCES, key="source")
+    used = ["source"]
+    color_mode = "Grayscale"
+    if source == "Example":
+        st.selectbox("Example", list(EXAMPLES), key="example")
+        used.append("example")
+        if state["example"] in COLOR_EXAMPLES:
+            color_mode = st.radio("Colour", COLOR_MODES, key="color_mode", horizontal=True)
+            used.append("color_mode")
+        mode = "RGB" if color_mode != "Grayscale" else "L"
+        return Source(load_example(state["example"], mode)), used
+    if source == "Type a grid":
+        text = st.text_area("Grid: one row per line", key="grid_text", height=150,
+                            help="Separate numbers with spaces, commas or semicolons. Brackets are fine.")
+        used.append("grid_text")
+        try:
+            return Source(parse_grid(text)), used
+        except PoolingError as error:
+            return Source(None, error=str(error)), used
+    if source == "Random grid":
+        st.number_input("Rows", 1, 64, key="random_rows")
+        st.number_input("Columns", 1, 64, key="random_cols")
+        st.number_input("Seed", 0, 2**31 - 1, key="seed")
+        used += ["random_rows", "random_cols", "seed"]
+        rng = np.random.default_rng(state["seed"])
+        return Source(rng.integers(0, 10, (state["random_rows"], state["random_cols"])).astype(float)), used
+    color_mode = st.radio("Colour", COLOR_MODES, key="color_mode", horizontal=True)
+    used.append("color_mode")
+    upload = st.file_uploader("Image (PNG, JPEG, WebP, BMP, GIF)", key="upload")
+    if upload is None:
+        kept = state.get("_last_upload")
+        return (Source(kept) if kept is not None else Source(None, notice="Upload an image to start.")), used
+    try:
+        pixels, original, downscaled = _load_upload(upload.getvalue(), "RGB" if color_mode != "Grayscale" else "L")
+    except PoolingError as error:
+        kept = state.get("_last_upload")
+        note = " The previous image is still shown." if kept is not None else ""
+        return Source(kept, error=f"{upload.name}: {error}{note}"), used
+    state["_last_upload"] = pixels
+    notice = None
+    if downscaled:
+        height, width = pixels.shape[-2:]
+        notice = f"The image was {original[1]} x {original[0]} pixels; it is pooled at {width} x {height}."
+    return Source(pixels, notice=notice), used
+
+
+def _operator_widgets() -> tuple[list[str], dict]:
+    state = st.session_state
+    ids = list(OPERATORS)
+    st.selectbox("Operator", ids, key="op", format_func=lambda i: OPERATORS[i].name)
+    op = OPERATORS[state["op"]]
+    used = ["op"]
+    if op.windows == "sliding":
+        st.slider("Kernel", 1, 9, key="kernel")
+        st.slider("Stride", 1, 9, key="stride")
+        st.slider("Padding", 0, 4, key="padding", help="At most half the kernel, as in PyTorch.")
+        st.slider("Dilation", 1, 4, key="dilation", disabled=not op.supports_dilation,
+                  help=None if op.supports_dilation else f"{op.name} has no dilation.")
+        st.checkbox("Ceil mode", key="ceil_mode", help="Round the output size up: a partial last window counts.")
+        used += list(SLIDING_DEFAULTS)
+    params = {}
+    for p in op.params:
+        key = param_key(op.id, p.name)
+        if p.kind == "bool":
+            params[p.name] = st.checkbox(p.name, key=key, help=p.help)
+        elif p.kind == "choice":
+            params[p.name] = st.selectbox(p.name, p.choices, key=key, help=p.help)
+        elif p.kind == "int":
+            if p.optional:
+                used.append(key + ".on")
+                if not st.checkbox(f"set {p.name}", key=key + ".on", help=p.help):
+                    params[p.name] = None
+                    continue
+            params[p.name] = int(st.number_input(p.name, int(p.low), int(p.high), key=key, help=p.help))
+        else:
+            if math.isinf(p.high):
+                used.append(key + ".inf")
+                if st.checkbox(f"{p.name} = ∞", key=key + ".inf"):
+                    params[p.name] = math.inf
+                    continue
+            high = None if math.isinf(p.high) else float(p.high)
+            params[p.name] = float(st.number_input(p.name, float(p.low), high, key=key, help=p.help))
+        used.append(key)
+    return used, params
+
+
+def sidebar() -> tuple[Settings, Source]:
+    """Draw the shared sidebar and return the user's settings and the input they chose."""
+    _restore_state()
+    with st.sidebar:
+        st.header("Input")
+        source, used = _source_widgets()
+        st.header("Pooling")
+        used_op, params = _operator_widgets()
+    _keep_and_share(used + used_op)
+    state = st.session_state
+    settings = Settings(**{k: state["_kept"][k] for k in DEFAULTS}, params=params)
+    return settings, source

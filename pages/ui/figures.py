@@ -1,0 +1,87 @@
+"""Plotly figure builders: arrays in, figures out (no Streamlit)."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from pooling_core.numbers import fmt
+
+SEQUENTIAL = "Viridis"
+DIVERGING = "RdBu_r"
+ANNOTATE_MAX_CELLS = 16 * 16
+CLICKABLE_MAX_CELLS = 64 * 64
+DISPLAY_MAX_SIDE = 256
+HIGHLIGHT = "#ff2d55"
+
+
+def _layout(fig: go.Figure, shape, title: str, pad: int = 0, height: int = 360) -> go.Figure:
+    rows, cols = shape
+    fig.update_layout(
+        title=dict(text=title, x=0.5, xanchor="center", font=dict(size=15)),
+        height=height, margin=dict(l=10, r=10, t=40, b=10), showlegend=False,
+        plot_bgcolor="rgba(0,0,0,0)",
+    )
+    fig.update_xaxes(range=[-0.5 - pad, cols - 0.5 + pad], showgrid=False, zeroline=False, constrain="domain",
+                     tickmode="auto", side="top")
+    fig.update_yaxes(range=[rows - 0.5 + pad, -0.5 - pad], showgrid=False, zeroline=False,
+                     scaleanchor="x", constrain="domain")
+    return fig
+
+
+def heatmap(values: np.ndarray, title: str, zmin: float, zmax: float, colorscale: str = SEQUENTIAL,
+            zmid: float | None = None, clickable: bool = False, pad: int = 0, show_scale: bool = True,
+            height: int = 360) -> go.Figure:
+    """A 2-D array as a heatmap on a fixed colour scale ``[zmin, zmax]``.
+
+    Small grids print their values; ``clickable`` adds one invisible marker per cell carrying
+    ``customdata=[row, col]`` (Streamlit reports clicks on markers, not on heatmap cells);
+    ``pad`` widens the axes to leave room for drawing padding around the input. Arrays larger
+    than ``DISPLAY_MAX_SIDE`` are drawn from every n-th cell (axes keep input coordinates): the
+    computation stays at full resolution, only the picture is lighter.
+    """
+    values = np.asarray(values, dtype=np.float32)
+    rows, cols = values.shape
+    step = -(-max(rows, cols) // DISPLAY_MAX_SIDE)
+    shown = values[::step, ::step]
+    annotate = values.size <= ANNOTATE_MAX_CELLS
+    trace = go.Heatmap(
+        z=shown, x=np.arange(0, cols, step), y=np.arange(0, rows, step), zmin=zmin, zmax=zmax, zmid=zmid, colorscale=colorscale, showscale=show_scale,
+        hoverinfo="skip" if clickable else None,
+        hovertemplate=None if clickable else "row %{y}, col %{x}: %{z:.4g}<extra></extra>",
+        text=[[fmt(v) for v in row] for row in values] if annotate else None,
+        texttemplate="%{text}" if annotate else None, textfont=dict(size=13),
+        colorbar=dict(thickness=12, len=0.8),
+    )
+    fig = go.Figure(trace)
+    if clickable and values.size <= CLICKABLE_MAX_CELLS:
+        r, c = np.divmod(np.arange(values.size), cols)
+        fig.add_trace(go.Scatter(
+            x=c, y=r, mode="markers", customdata=np.stack([r, c], axis=1),
+            marker=dict(symbol="square", size=max(6, 300 // max(rows, cols)), opacity=0.01, color="white"),
+            hovertemplate="row %{customdata[0]}, col %{customdata[1]}: %{text}<extra>click to inspect</extra>",
+            text=[fmt(v) for v in values.ravel()],
+        ))
+    return _layout(fig, (rows, cols), title, pad, height)
+
+
+def rgb_image(channels: np.ndarray, title: str, height: int = 360) -> go.Figure:
+    """A (3, H, W) array in [0, 1] as a colour picture, on the same axes as :func:`heatmap`."""
+    pixels = (np.clip(np.moveaxis(channels, 0, -1), 0, 1) * 255).astype(np.uint8)
+    fig = go.Figure(go.Image(z=pixels, hoverinfo="skip"))
+    return _layout(fig, pixels.shape[:2], title, 0, height)
+
+
+def outline_cells(fig: go.Figure, cells, color: str = HIGHLIGHT, dash: str = "solid", width: float = 3) -> go.Figure:
+    """Draw a square outline around each (row, col) in ``cells``."""
+    for row, col in cells:
+        fig.add_shape(type="rect", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5,
+                      line=dict(color=color, width=width, dash=dash), fillcolor="rgba(0,0,0,0)")
+    return fig
+
+
+def outline_block(fig: go.Figure, rows, cols, color: str = "rgba(255,255,255,0.5)", dash: str = "dot") -> go.Figure:
+    """Outline the rectangle spanning ``rows`` x ``cols`` (e.g. the padded border of the input)."""
+    fig.add_shape(type="rect", x0=cols[0] - 0.5, x1=cols[1] + 0.5, y0=rows[0] - 0.5, y1=rows[1] + 0.5,
+                  line=dict(color=color, width=1.5, dash=dash), fillcolor="rgba(0,0,0,0)")
+    return fig

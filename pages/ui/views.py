@@ -1,0 +1,74 @@
+"""Pieces of page layout that several pages share: pooling with a message, the selected cell."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from pooling_core import PoolingError, output_size, pool2d
+
+CELL_KEY = "cell"
+
+
+def pool(x: np.ndarray, settings):
+    """``pool2d`` with the user's settings: ``(result, None)``, or ``(None, message)`` when they do not fit."""
+    try:
+        return pool2d(x, settings.op, **settings.pool_kwargs()), None
+    except PoolingError as error:
+        return None, str(error)
+
+
+def selected_cell(out_shape) -> tuple[int, int]:
+    """The output cell being inspected, kept inside the output's bounds."""
+    rows, cols = out_shape
+    i, j = st.session_state.get(CELL_KEY, (0, 0))
+    cell = (min(max(i, 0), rows - 1), min(max(j, 0), cols - 1))
+    st.session_state[CELL_KEY] = cell
+    return cell
+
+
+def take_click(event, chart_key: str) -> bool:
+    """Move the selected cell to a clicked heatmap cell; True when a new click arrived.
+
+    A chart keeps reporting its last selection on every rerun, so only a change counts.
+    """
+    points = (event or {}).get("selection", {}).get("points", [])
+    seen_key = f"_seen_{chart_key}"
+    if not points:
+        st.session_state[seen_key] = None
+        return False
+    data = points[0].get("customdata")
+    if data is None:
+        return False
+    if isinstance(data, dict):
+        data = [data["0"], data["1"]]
+    cell = (int(data[0]), int(data[1]))
+    if st.session_state.get(seen_key) == cell:
+        return False
+    st.session_state[seen_key] = cell
+    st.session_state[CELL_KEY] = cell
+    return True
+
+
+def step_cell(out_shape, delta: int) -> None:
+    """Move the selected cell ``delta`` places in reading order, wrapping around."""
+    rows, cols = out_shape
+    i, j = selected_cell(out_shape)
+    flat = (i * cols + j + delta) % (rows * cols)
+    st.session_state[CELL_KEY] = divmod(flat, cols)
+
+
+def output_size_latex(in_size, settings) -> str:
+    """PyTorch's output-size formula with this call's numbers, one line per axis."""
+    k, s, p, d = settings.kernel, settings.stride, settings.padding, settings.pool_kwargs()["dilation"]
+    lines = []
+    floor, ceil = (r"\left\lfloor", r"\right\rfloor"), (r"\left\lceil", r"\right\rceil")
+    left, right = ceil if settings.ceil_mode else floor
+    for axis, length in zip("HW", in_size):
+        value = output_size(length, k, s, p, d, settings.ceil_mode)
+        lines.append(
+            rf"{axis}_{{out}} = {left}\frac{{{axis} + 2p - d(k-1) - 1}}{{s}}{right} + 1"
+            rf" = {left}\frac{{{length} + 2\cdot{p} - {d}\cdot({k}-1) - 1}}{{{s}}}{right} + 1"
+            rf" = {value}"
+        )
+    return r" \\ ".join(lines)

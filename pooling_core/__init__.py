@@ -1,0 +1,16 @@
+"""PoolScope's pooling library: exact pooling operators with their explanations.
+
+NumPy in, NumPy out; every operator is computed once in PyTorch, so its gradient comes from
+autograd. See :func:`pool2d` for the main entry point and :data:`OPERATORS` for what exists.
+"""
+
+from pooling_core import operators as _operators  # noqa: F401  (registers every operator)
+from pooling_core.api import PoolResult, input_gradient, max_unpool2d, pool2d
+from pooling_core.errors import PoolingError
+from pooling_core.geometry import WindowGeometry, output_size
+from pooling_core.registry import OPERATORS, Operator, Param
+
+__all__ = [
+    "OPERATORS", "Operator", "Param", "PoolResult", "PoolingError", "WindowGeometry",
+    "input_gradient", "max_unpool2d", "output_size", "pool2d",
+]

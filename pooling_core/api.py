@@ -1,0 +1,149 @@
+"""The library's entry points: pool, explain, differentiate, unpool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import torch
+
+from pooling_core.errors import PoolingError
+from pooling_core.geometry import WindowGeometry, pair
+from pooling_core.registry import Explanation, Operator, get_operator
+
+
+def _as_batch(x, dtype) -> tuple[torch.Tensor, tuple[int, ...]]:
+    """(H, W), (C, H, W) or (N, C, H, W) array -> (N, C, H, W) tensor and the leading shape."""
+    array = np.asarray(x, dtype=dtype)
+    if not 2 <= array.ndim <= 4:
+        raise PoolingError(f"the input must have 2, 3 or 4 dimensions (H, W / C, H, W / N, C, H, W), not {array.ndim}.")
+    if 0 in array.shape:
+        raise PoolingError(f"the input is empty (shape {array.shape}).")
+    shape = (-1, 1, *array.shape) if array.ndim == 2 else (-1, *array.shape[-3:])
+    return torch.from_numpy(np.ascontiguousarray(array)).reshape(shape), array.shape[:-2]
+
+
+@dataclass(frozen=True, eq=False)
+class PoolResult:
+    """What :func:`pool2d` returns.
+
+    ``output`` has shape (*lead, Ho, Wo) for input (*lead, H, W). ``geometry`` places every
+    window on the input. ``weights`` (*lead, Ho, Wo, kh, kw) is each window cell's share of its
+    output (padding weighs 0) for operators whose output is a weighted sum of the window, else
+    ``None``; ``indices`` (*lead, Ho, Wo) are flat int64 offsets into each unpadded ``H*W``
+    plane for max-type operators, else ``None``. Both are computed on first access only.
+    """
+
+    output: np.ndarray
+    geometry: WindowGeometry
+    operator: Operator
+    params: dict
+    _input: torch.Tensor = field(repr=False)
+    _lead: tuple = field(repr=False)
+
+    @cached_property
+    def _explanation(self) -> Explanation:
+        if self.operator.explain is None:
+            return Explanation()
+        with torch.no_grad():
+            return self.operator.explain(self._input, self.geometry, **self.params)
+
+    def _reshaped(self, tensor):
+        return None if tensor is None else tensor.numpy().reshape(*self._lead, *tensor.shape[2:])
+
+    @cached_property
+    def weights(self) -> np.ndarray | None:
+        return self._reshaped(self._explanation.weights)
+
+    @cached_property
+    def indices(self) -> np.ndarray | None:
+        return self._reshaped(self._explanation.indices)
+
+
+def _prepare(x, op, kernel_size, stride, padding, dilation, ceil_mode, params, dtype):
+    operator = get_operator(op)
+    resolved = operator.resolve(params)
+    batch, lead = _as_batch(x, dtype)
+    geometry = operator.geometry(tuple(batch.shape[-2:]), resolved, kernel_size, stride, padding, dilation, ceil_mode)
+    return operator, resolved, batch, lead, geometry
+
+
+def pool2d(x, op: str, kernel_size=2, stride=None, padding=0, dilation=1, ceil_mode=False,
+           dtype=np.float64, **params) -> PoolResult:
+    """Pool ``x`` with the operator ``op`` (an id in :data:`pooling_core.OPERATORS`).
+
+    Args:
+        x: array of shape (H, W), (C, H, W) or (N, C, H, W); channels are pooled independently.
+        op: operator id, e.g. ``"max"``, ``"avg"``, ``"lp"``.
+        kernel_size, stride, padding, dilation: int or (h, w) pair; ``stride=None`` means the
+            kernel size. Ignored by global and adaptive operators.
+        ceil_mode: round the output size up, as in PyTorch.
+        dtype: computation dtype (float64 by default).
+        **params: the operator's own parameters (see its registry entry).
+
+    Returns:
+        :class:`PoolResult`; its output has shape (*lead, Ho, Wo) with
+        ``Ho = floor((H + 2p - d(k-1) - 1) / s) + 1`` for sliding windows.
+
+    Raises:
+        PoolingError: for an unknown operator, parameter or a geometry that does not fit.
+    """
+    operator, resolved, batch, lead, geometry = _prepare(x, op, kernel_size, stride, padding, dilation,
+                                                         ceil_mode, params, dtype)
+    with torch.no_grad():
+        output = operator.forward(batch, geometry, **resolved)
+    return PoolResult(output.numpy().reshape(*lead, *output.shape[2:]), geometry, operator, resolved, batch, lead)
+
+
+def input_gradient(x, op: str, upstream=None, kernel_size=2, stride=None, padding=0, dilation=1,
+                   ceil_mode=False, dtype=np.float64, **params) -> np.ndarray:
+    """``d sum(upstream * pool2d(x).output) / dx`` through torch autograd, shaped like ``x``.
+
+    ``upstream`` has the output's shape and defaults to ones.
+    """
+    operator, resolved, batch, lead, geometry = _prepare(x, op, kernel_size, stride, padding, dilation,
+                                                         ceil_mode, params, dtype)
+    batch = batch.clone().requires_grad_(True)
+    output = operator.forward(batch, geometry, **resolved)
+    if upstream is None:
+        seed = torch.ones_like(output)
+    else:
+        upstream = np.asarray(upstream, dtype=dtype)
+        if upstream.shape != (*lead, *output.shape[2:]):
+            expected = (*lead, *output.shape[2:])
+            raise PoolingError(f"the upstream gradient has shape {upstream.shape}; the output has {expected}.")
+        seed = torch.from_numpy(np.ascontiguousarray(upstream)).reshape(output.shape)
+    (gradient,) = torch.autograd.grad(output, batch, seed, allow_unused=True)
+    if gradient is None:
+        gradient = torch.zeros_like(batch)
+    return gradient.numpy().reshape(np.shape(x))
+
+
+def max_unpool2d(y, indices, kernel_size, stride=None, padding=0, output_size=None) -> np.ndarray:
+    """Put each pooled value back at its argmax index; every other cell is 0.
+
+    ``y`` and ``indices`` have shape (*lead, Ho, Wo), as from ``pool2d(x, "max")``. The result is
+    (*lead, H, W) with ``H = (Ho - 1) * s - 2p + k`` unless ``output_size`` (H, W) is given; pass
+    the original size after pooling an odd-sized input. Not an inverse: non-maxima are lost.
+    """
+    values = np.asarray(y, dtype=np.float64)
+    flat_indices = np.asarray(indices)
+    if values.shape != flat_indices.shape or values.ndim < 2:
+        raise PoolingError(f"values {values.shape} and indices {flat_indices.shape} must have one shape (…, Ho, Wo).")
+    kernel = pair(kernel_size, "kernel size")
+    strides = kernel if stride is None else pair(stride, "stride")
+    pads = pair(padding, "padding")
+    if output_size is None:
+        size = tuple((n - 1) * s - 2 * p + k for n, k, s, p in zip(values.shape[-2:], kernel, strides, pads))
+    else:
+        size = pair(tuple(output_size)[-2:], "output size")
+    plane = size[0] * size[1]
+    if flat_indices.size and (flat_indices.min() < 0 or flat_indices.max() >= plane):
+        raise PoolingError(f"index {int(flat_indices.max())} does not fit a {size[0]}x{size[1]} output; "
+                           "pass the original input size as output_size.")
+    lead = values.shape[:-2]
+    source = torch.from_numpy(values.reshape(-1, values.shape[-2] * values.shape[-1]))
+    target = torch.zeros(source.shape[0], plane, dtype=source.dtype)
+    target.scatter_(1, torch.from_numpy(flat_indices.reshape(source.shape).astype(np.int64)), source)
+    return target.numpy().reshape(*lead, *size)

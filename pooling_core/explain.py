@@ -1,0 +1,55 @@
+"""One output cell explained: its window on the input and its arithmetic written out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pooling_core.api import PoolResult
+from pooling_core.numbers import fmt
+
+
+@dataclass(frozen=True)
+class WindowReport:
+    """The window behind output ``(i, j)`` of one map.
+
+    ``rows``/``cols`` (kh,), (kw,) are input indices (``-1`` where a position is absent),
+    ``real`` (kh, kw) marks real input cells, ``values`` holds their input values (NaN elsewhere),
+    ``weights`` each cell's share when the operator has weights, and ``text`` the arithmetic.
+    """
+
+    i: int
+    j: int
+    rows: np.ndarray
+    cols: np.ndarray
+    real: np.ndarray
+    values: np.ndarray
+    weights: np.ndarray | None
+    output: float
+    text: str
+
+
+def window_report(result: PoolResult, x: np.ndarray, i: int, j: int, lead: tuple = ()) -> WindowReport:
+    """Explain output ``(i, j)`` of the map ``lead`` (e.g. ``(channel,)``) of ``pool2d(x, ...)``."""
+    plane = np.asarray(x, dtype=np.float64)[lead] if lead else np.asarray(x, dtype=np.float64)
+    rows, cols, real = result.geometry.window(i, j)
+    values = np.where(real, plane[rows.clip(0)[:, None], cols.clip(0)[None, :]], np.nan)
+    output = float(result.output[lead][i, j]) if lead else float(result.output[i, j])
+    weights = None
+    if result.operator.has_weights:
+        weights = result.weights[lead][i, j] if lead else result.weights[i, j]
+    text = arithmetic(result, values[real], None if weights is None else weights[real], output)
+    return WindowReport(i, j, rows, cols, real, values, weights, output, text)
+
+
+def arithmetic(result: PoolResult, values: np.ndarray, weights: np.ndarray | None, output: float) -> str:
+    """The computation of one output from its real window values, e.g. ``max(1, 1, 5, 6) = 6``.
+
+    Operators write their own (``Operator.arithmetic``); a weighted sum is the default.
+    """
+    if result.operator.arithmetic is not None:
+        return result.operator.arithmetic(values, weights, output, **result.params)
+    if weights is not None:
+        return " + ".join(f"{fmt(w)}*{fmt(v)}" for w, v in zip(weights, values)) + f" = {fmt(output)}"
+    return f"{result.operator.id}({', '.join(fmt(v) for v in values)}) = {fmt(output)}"

@@ -1,0 +1,5 @@
+"""Importing this package registers every operator (one module per family)."""
+
+from pooling_core.operators import classic, power
+
+__all__ = ["classic", "power"]

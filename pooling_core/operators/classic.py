@@ -1,0 +1,110 @@
+"""Max and average pooling: sliding, global and adaptive.
+
+The outputs come from PyTorch's own kernels (fast, and exact by definition); the explanation
+is read off the same calls: max weights are the one-hot of the indices PyTorch returns, average
+weights are PyTorch's own divisor, measured by pooling a plane of ones.
+"""
+
+import torch
+import torch.nn.functional as F
+
+from pooling_core.numbers import fmt
+from pooling_core.registry import Explanation, Operator, Param, register
+
+CITATION_CLASSIC = "Y. LeCun et al., Gradient-based learning applied to document recognition, Proc. IEEE 1998."
+CITATION_ADAPTIVE = "K. He et al., Spatial pyramid pooling in deep convolutional networks, ECCV 2014."
+CITATION_GLOBAL = "M. Lin, Q. Chen, S. Yan, Network in network, ICLR 2014."
+
+
+def max_forward(x, geometry, return_indices=False, **_):
+    if geometry.sliding is None:
+        return F.adaptive_max_pool2d(x, geometry.out_size, return_indices=return_indices)
+    return F.max_pool2d(x, **geometry.sliding, return_indices=return_indices)
+
+
+def one_hot_weights(x, geometry, indices):
+    """(N, C, Ho, Wo, kh, kw) weights that put 1 on the window cell PyTorch's index names."""
+    width = geometry.in_size[1]
+    flat = torch.as_tensor(geometry.rows[:, None, :, None] * width + geometry.cols[None, :, None, :])
+    real = torch.as_tensor(geometry.real_mask())
+    return ((flat == indices[..., None, None]) & real).to(x.dtype)
+
+
+def max_explain(x, geometry, **_):
+    _, indices = max_forward(x, geometry, return_indices=True)
+    return Explanation(weights=one_hot_weights(x, geometry, indices), indices=indices)
+
+
+def avg_forward(x, geometry, count_include_pad=True, divisor_override=None, **_):
+    if geometry.sliding is None:
+        return F.adaptive_avg_pool2d(x, geometry.out_size)
+    sliding = {k: v for k, v in geometry.sliding.items() if k != "dilation"}
+    return F.avg_pool2d(x, **sliding, count_include_pad=count_include_pad, divisor_override=divisor_override)
+
+
+def avg_explain(x, geometry, **params):
+    # Pooling ones gives (real cells) / divisor per window, so each real cell weighs that over its count.
+    ones = torch.ones((1, 1, *geometry.in_size), dtype=x.dtype)
+    share = avg_forward(ones, geometry, **params)[0, 0]
+    real = torch.as_tensor(geometry.real_mask())
+    counts = real.sum((-1, -2))
+    per_cell = share / counts.clamp(min=1)
+    weights = real.to(x.dtype) * per_cell[..., None, None]
+    return Explanation(weights=weights.expand(*x.shape[:2], *weights.shape))
+
+
+def max_arithmetic(values, weights, output, **_):
+    return f"max({', '.join(fmt(v) for v in values)}) = {fmt(output)}"
+
+
+def avg_arithmetic(values, weights, output, **_):
+    divisor = 1.0 / weights[0] if weights[0] > 0 else len(values)
+    return f"({' + '.join(fmt(v) for v in values)}) / {fmt(round(divisor, 9))} = {fmt(output)}"
+
+
+MAX_FORMULA = r"y_{ij} = \max_{(u,v) \in R_{ij}} a_{uv}"
+AVG_FORMULA = r"y_{ij} = \frac{1}{D_{ij}} \sum_{(u,v) \in R_{ij}} a_{uv}"
+OUTPUT_SIZE = Param("output_size", "int", 2, "Output height and width.", low=1, high=64)
+
+register(Operator(
+    id="max", name="Max pooling",
+    summary="Each output is the largest value in its window; ties go to the first in reading order.",
+    formula=MAX_FORMULA, citation=CITATION_CLASSIC,
+    forward=max_forward, explain=max_explain, arithmetic=max_arithmetic, has_weights=True, has_indices=True,
+))
+register(Operator(
+    id="avg", name="Average pooling",
+    summary="Each output is the mean of its window; the divisor D follows PyTorch's padding rules.",
+    formula=AVG_FORMULA, citation=CITATION_CLASSIC,
+    forward=avg_forward, explain=avg_explain, arithmetic=avg_arithmetic, has_weights=True, supports_dilation=False,
+    params=(
+        Param("count_include_pad", "bool", True, "Count zero padding in the divisor."),
+        Param("divisor_override", "int", None, "Divide by this number instead.", low=1, high=4096, optional=True),
+    ),
+))
+register(Operator(
+    id="global_max", name="Global max pooling",
+    summary="One output per channel: the largest value of the whole map.",
+    formula=r"y = \max_{u,v} a_{uv}", citation=CITATION_GLOBAL,
+    forward=max_forward, explain=max_explain, arithmetic=max_arithmetic, windows="global", has_weights=True, has_indices=True,
+))
+register(Operator(
+    id="global_avg", name="Global average pooling",
+    summary="One output per channel: the mean of the whole map, as in Network in Network and ResNet.",
+    formula=r"y = \frac{1}{HW} \sum_{u,v} a_{uv}", citation=CITATION_GLOBAL,
+    forward=avg_forward, explain=avg_explain, arithmetic=avg_arithmetic, windows="global", has_weights=True,
+))
+register(Operator(
+    id="adaptive_max", name="Adaptive max pooling",
+    summary="Windows sized to give a fixed output size; they may overlap and differ in size.",
+    formula=MAX_FORMULA + r",\quad R_i = [\lfloor iH/o \rfloor, \lceil (i+1)H/o \rceil)",
+    citation=CITATION_ADAPTIVE, forward=max_forward, explain=max_explain, arithmetic=max_arithmetic, windows="adaptive",
+    has_weights=True, has_indices=True, params=(OUTPUT_SIZE,),
+))
+register(Operator(
+    id="adaptive_avg", name="Adaptive average pooling",
+    summary="Windows sized to give a fixed output size; each output is its window's mean.",
+    formula=AVG_FORMULA + r",\quad R_i = [\lfloor iH/o \rfloor, \lceil (i+1)H/o \rceil)",
+    citation=CITATION_ADAPTIVE, forward=avg_forward, explain=avg_explain, arithmetic=avg_arithmetic, windows="adaptive",
+    has_weights=True, params=(OUTPUT_SIZE,),
+))

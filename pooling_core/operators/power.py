@@ -1,0 +1,50 @@
+"""Lp (power-average) pooling on absolute values.
+
+PyTorch's ``lp_pool2d`` raises the raw input to the power ``p``, so it is wrong on negative
+input (``[-1, -2, -3, 1]`` gives -5 for p=1 and NaN for p=1.5); here the norm is taken of
+``|a|``, scaled by the window maximum so that large ``p`` cannot overflow.
+"""
+
+import math
+
+import torch
+
+from pooling_core.numbers import fmt
+from pooling_core.registry import Operator, Param, register
+
+
+def lp_forward(x, geometry, p=2.0, mean=False):
+    magnitudes = geometry.gather(x.abs(), 0.0)
+    peak = magnitudes.amax((-1, -2))
+    if math.isinf(p):
+        return peak
+    scale = torch.where(peak > 0, peak, torch.ones_like(peak))
+    total = ((magnitudes / scale[..., None, None]) ** p).sum((-1, -2))
+    if mean:
+        total = total / torch.as_tensor(geometry.real_mask().sum((-1, -2)), dtype=x.dtype)
+    # An all-zero window outputs 0 with gradient 0 (the p-th root has an infinite slope at 0).
+    nonzero = total > 0
+    safe_total = torch.where(nonzero, total, torch.ones_like(total))
+    return torch.where(nonzero, scale * safe_total ** (1.0 / p), torch.zeros_like(total))
+
+
+def lp_arithmetic(values, weights, output, p=2.0, mean=False):
+    if math.isinf(p):
+        return f"max({', '.join(f'|{fmt(v)}|' for v in values)}) = {fmt(output)}"
+    powers = " + ".join(f"|{fmt(v)}|^{fmt(p)}" for v in values)
+    body = f"({powers}) / {len(values)}" if mean else powers
+    return f"({body})^(1/{fmt(p)}) = {fmt(output)}"
+
+
+register(Operator(
+    id="lp", name="Lp (power average) pooling",
+    summary="The p-norm of the window's magnitudes: p=1 sums them, p=2 is the Euclidean norm, p=inf is max |a|.",
+    formula=r"y_{ij} = \Big(\sum_{(u,v) \in R_{ij}} |a_{uv}|^p\Big)^{1/p}",
+    citation="Y.-L. Boureau, J. Ponce, Y. LeCun, "
+             "A theoretical analysis of feature pooling in visual recognition, ICML 2010.",
+    forward=lp_forward, arithmetic=lp_arithmetic,
+    params=(
+        Param("p", "float", 2.0, "The power p (1 or more; inf gives max |a|).", low=1.0, high=math.inf),
+        Param("mean", "bool", False, "Average the powers over the window's real cells instead of summing."),
+    ),
+))

@@ -1,0 +1,141 @@
+"""The operator registry: what each pooling operator is, computes and takes.
+
+The app builds its controls, formulas and citations from :data:`OPERATORS`, so a new operator is
+one module that calls :func:`register`, with no page edits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from pooling_core.errors import PoolingError
+from pooling_core.geometry import WindowGeometry, adaptive_geometry, regular_geometry
+
+
+@dataclass(frozen=True)
+class Param:
+    """One hyperparameter of an operator.
+
+    ``kind`` is ``"float"``, ``"int"``, ``"bool"`` or ``"choice"``; ``low``/``high`` bound numbers
+    (inclusive), ``choices`` lists the options of a choice. ``optional`` allows ``None``.
+    ``accepts_array`` lets callers of the library pass an array instead (the UI offers the choices).
+    """
+
+    name: str
+    kind: str
+    default: object
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple = ()
+    optional: bool = False
+    accepts_array: bool = False
+
+    def check(self, value, op_id: str):
+        if value is None and self.optional:
+            return None
+        if self.accepts_array and isinstance(value, (np.ndarray, list, tuple)):
+            array = np.asarray(value, dtype=np.float64)
+            if not np.isfinite(array).all():
+                raise PoolingError(f"{op_id}: {self.name} must contain only finite numbers.")
+            return array
+        if self.kind == "choice":
+            if value not in self.choices:
+                options = ", ".join(repr(c) for c in self.choices)
+                raise PoolingError(f"{op_id}: {self.name} must be one of {options}, not {value!r}.")
+            return value
+        if self.kind == "bool":
+            if not isinstance(value, (bool, np.bool_)):
+                raise PoolingError(f"{op_id}: {self.name} must be True or False, not {value!r}.")
+            return bool(value)
+        number = _number(value, integer=self.kind == "int")
+        if number is None:
+            kind = "a whole number" if self.kind == "int" else "a number"
+            raise PoolingError(f"{op_id}: {self.name} must be {kind}, not {value!r}.")
+        if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
+            raise PoolingError(f"{op_id}: {self.name} must be between {self.low:g} and {self.high:g}, not {number:g}.")
+        return number
+
+
+def _number(value, integer: bool):
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if integer:
+        return int(value) if isinstance(value, (int, np.integer)) else None
+    if isinstance(value, (int, float, np.integer, np.floating)) and not math.isnan(value):
+        return float(value)
+    return None
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Per-window data of one call, as torch tensors over (N, C, Ho, Wo[, kh, kw])."""
+
+    weights: object = None
+    indices: object = None
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A pooling operator.
+
+    ``forward(x, geometry, **params)`` maps an (N, C, H, W) float tensor to (N, C, Ho, Wo) in
+    torch, so autograd gives its gradient. ``explain`` (same arguments) returns an
+    :class:`Explanation` built from the same computation; it runs only when asked for.
+    ``windows`` says how the geometry is made: ``"sliding"`` (kernel, stride, padding, dilation,
+    ceil_mode), ``"global"`` (one window over the whole map) or ``"adaptive"`` (``output_size``).
+    """
+
+    id: str
+    name: str
+    summary: str
+    formula: str
+    citation: str
+    forward: Callable
+    explain: Callable | None = None
+    arithmetic: Callable | None = None
+    params: tuple[Param, ...] = ()
+    windows: str = "sliding"
+    has_weights: bool = False
+    has_indices: bool = False
+    random: bool = False
+    supports_dilation: bool = True
+
+    def resolve(self, given: dict) -> dict:
+        """Defaults filled in and every value checked; unknown names raise :class:`PoolingError`."""
+        known = {p.name: p for p in self.params}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            names = ", ".join(known) or "none"
+            raise PoolingError(f"{self.id} has no parameter {unknown[0]!r}; its parameters are: {names}.")
+        return {name: p.check(given.get(name, p.default), self.id) for name, p in known.items()}
+
+    def geometry(self, in_size, params: dict, kernel_size, stride, padding, dilation, ceil_mode) -> WindowGeometry:
+        if self.windows == "global":
+            return adaptive_geometry(in_size, 1)
+        if self.windows == "adaptive":
+            return adaptive_geometry(in_size, params["output_size"])
+        if dilation not in (1, (1, 1), [1, 1]) and not self.supports_dilation:
+            raise PoolingError(f"{self.name} has no dilation (PyTorch's version has none either); set dilation to 1.")
+        return regular_geometry(in_size, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+OPERATORS: dict[str, Operator] = {}
+
+
+def register(operator: Operator) -> Operator:
+    if operator.id in OPERATORS:
+        raise ValueError(f"operator {operator.id!r} is registered twice")
+    OPERATORS[operator.id] = operator
+    return operator
+
+
+def get_operator(op_id: str) -> Operator:
+    try:
+        return OPERATORS[op_id]
+    except KeyError:
+        raise PoolingError(f"unknown operator {op_id!r}; choose one of: {', '.join(OPERATORS)}.") from None
