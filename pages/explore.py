@@ -23,10 +23,8 @@ if source.array is None:
 x = source.array
 result, problem = views.pool(x, settings)
 planes = x if source.is_rgb else x[None]
-channel_index = controls.CHANNELS.index(settings.channel) if source.is_rgb else 0
 all_channels = source.is_rgb and settings.channel == "All three"
-if source.is_rgb:
-    st.radio("Channel shown", controls.CHANNELS, key="channel", horizontal=True)
+channel_index = controls.CHANNELS.index(settings.channel) if source.is_rgb and not all_channels else 0
 
 
 def draw_input(report):
@@ -59,10 +57,8 @@ def draw_output(out, cell):
     fig = figures.heatmap(plane, f"Output {plane.shape[0]}x{plane.shape[1]} (click a cell)", zmin, zmax,
                           clickable=True)
     figures.outline_cells(fig, [cell])
-    event = st.plotly_chart(fig, key=OUTPUT_CHART, on_select="rerun", selection_mode=("points",),
-                            config={"displayModeBar": False})
-    if views.take_click(event, OUTPUT_CHART):
-        st.rerun(scope="fragment")
+    st.plotly_chart(fig, key=OUTPUT_CHART, on_select="rerun", selection_mode=("points",),
+                    config={"displayModeBar": False})
 
 
 @st.fragment(run_every=1.0 if st.session_state.get(PLAY_KEY) else None)
@@ -75,6 +71,7 @@ def inspect():
             st.error(problem)
         return
     out = result.output if source.is_rgb else result.output[None]
+    views.take_click(OUTPUT_CHART)
     if st.session_state.get(PLAY_KEY):
         views.step_cell(out.shape[-2:], +1)
     cell = views.selected_cell(out.shape[-2:])
@@ -88,12 +85,10 @@ def inspect():
         draw_output(out, cell)
 
     step = st.columns([1, 1, 1, 3])
-    if step[0].button("◀ Previous", key="previous", use_container_width=True):
-        views.step_cell(out.shape[-2:], -1)
-        st.rerun(scope="fragment")
-    if step[1].button("Next ▶", key="next", use_container_width=True):
-        views.step_cell(out.shape[-2:], +1)
-        st.rerun(scope="fragment")
+    step[0].button("◀ Previous", key="previous", on_click=views.step_cell, args=(out.shape[-2:], -1),
+                   use_container_width=True)
+    step[1].button("Next ▶", key="next", on_click=views.step_cell, args=(out.shape[-2:], +1),
+                   use_container_width=True)
     step[2].toggle("Play", key=PLAY_KEY, help="Scan the output cells one after another.")
     step[3].markdown(f"**Output cell (row {cell[0]}, column {cell[1]})**")
     for c, report in reports.items():

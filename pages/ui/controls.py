@@ -140,17 +140,25 @@ def _load_upload(data: bytes, mode: str):
     return image.pixels, image.original_size, image.downscaled
 
 
+def _color_widgets(used: list) -> str:
+    color_mode = st.radio("Colour", COLOR_MODES, key="color_mode", horizontal=True)
+    used.append("color_mode")
+    if color_mode != "Grayscale":
+        st.radio("Channel shown", CHANNELS, key="channel", horizontal=True)
+        used.append("channel")
+    return color_mode
+
+
 def _source_widgets() -> tuple[Source, list[str]]:
     state = st.session_state
-    source = st.radio("Input", SOURCES, key="source")
+    source = st.radio("Source", SOURCES, key="source")
     used = ["source"]
     color_mode = "Grayscale"
     if source == "Example":
         st.selectbox("Example", list(EXAMPLES), key="example")
         used.append("example")
         if state["example"] in COLOR_EXAMPLES:
-            color_mode = st.radio("Colour", COLOR_MODES, key="color_mode", horizontal=True)
-            used.append("color_mode")
+            color_mode = _color_widgets(used)
         mode = "RGB" if color_mode != "Grayscale" else "L"
         return Source(load_example(state["example"], mode)), used
     if source == "Type a grid":
@@ -168,8 +176,7 @@ def _source_widgets() -> tuple[Source, list[str]]:
         used += ["random_rows", "random_cols", "seed"]
         rng = np.random.default_rng(state["seed"])
         return Source(rng.integers(0, 10, (state["random_rows"], state["random_cols"])).astype(float)), used
-    color_mode = st.radio("Colour", COLOR_MODES, key="color_mode", horizontal=True)
-    used.append("color_mode")
+    color_mode = _color_widgets(used)
     upload = st.file_uploader("Image (PNG, JPEG, WebP, BMP, GIF)", key="upload")
     if upload is None:
         kept = state.get("_last_upload")

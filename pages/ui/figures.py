@@ -22,10 +22,11 @@ def _layout(fig: go.Figure, shape, title: str, pad: int = 0, height: int = 360) 
         height=height, margin=dict(l=10, r=10, t=40, b=10), showlegend=False,
         plot_bgcolor="rgba(0,0,0,0)",
     )
+    ticks = dict(tickmode="linear", tick0=0, dtick=1) if max(rows, cols) <= 32 else dict(tickmode="auto")
     fig.update_xaxes(range=[-0.5 - pad, cols - 0.5 + pad], showgrid=False, zeroline=False, constrain="domain",
-                     tickmode="auto", side="top")
+                     side="bottom", **ticks)
     fig.update_yaxes(range=[rows - 0.5 + pad, -0.5 - pad], showgrid=False, zeroline=False,
-                     scaleanchor="x", constrain="domain")
+                     scaleanchor="x", constrain="domain", **ticks)
     return fig
 
 
@@ -46,7 +47,8 @@ def heatmap(values: np.ndarray, title: str, zmin: float, zmax: float, colorscale
     shown = values[::step, ::step]
     annotate = values.size <= ANNOTATE_MAX_CELLS
     trace = go.Heatmap(
-        z=shown, x=np.arange(0, cols, step), y=np.arange(0, rows, step), zmin=zmin, zmax=zmax, zmid=zmid, colorscale=colorscale, showscale=show_scale,
+        z=shown, x=np.arange(0, cols, step), y=np.arange(0, rows, step), zmin=zmin, zmax=zmax, zmid=zmid,
+        colorscale=colorscale, showscale=show_scale,
         hoverinfo="skip" if clickable else None,
         hovertemplate=None if clickable else "row %{y}, col %{x}: %{z:.4g}<extra></extra>",
         text=[[fmt(v) for v in row] for row in values] if annotate else None,

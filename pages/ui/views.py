@@ -27,27 +27,22 @@ def selected_cell(out_shape) -> tuple[int, int]:
     return cell
 
 
-def take_click(event, chart_key: str) -> bool:
-    """Move the selected cell to a clicked heatmap cell; True when a new click arrived.
+def take_click(chart_key: str) -> None:
+    """Move the selected cell to the heatmap cell last clicked in ``chart_key``.
 
-    A chart keeps reporting its last selection on every rerun, so only a change counts.
+    Read at the start of a run, before anything is drawn. A chart keeps reporting its last
+    selection on every rerun, so only a new one moves the cell.
     """
-    points = (event or {}).get("selection", {}).get("points", [])
-    seen_key = f"_seen_{chart_key}"
-    if not points:
-        st.session_state[seen_key] = None
-        return False
-    data = points[0].get("customdata")
-    if data is None:
-        return False
+    selection = (st.session_state.get(chart_key) or {}).get("selection", {})
+    points = [p for p in selection.get("points", []) if p.get("customdata") is not None]
+    data = points[0]["customdata"] if points else None
     if isinstance(data, dict):
         data = [data["0"], data["1"]]
-    cell = (int(data[0]), int(data[1]))
-    if st.session_state.get(seen_key) == cell:
-        return False
-    st.session_state[seen_key] = cell
-    st.session_state[CELL_KEY] = cell
-    return True
+    clicked = None if data is None else (int(data[0]), int(data[1]))
+    seen_key = f"_seen_{chart_key}"
+    if clicked is not None and clicked != st.session_state.get(seen_key):
+        st.session_state[CELL_KEY] = clicked
+    st.session_state[seen_key] = clicked
 
 
 def step_cell(out_shape, delta: int) -> None:

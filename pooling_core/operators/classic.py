@@ -86,7 +86,8 @@ register(Operator(
     id="global_max", name="Global max pooling",
     summary="One output per channel: the largest value of the whole map.",
     formula=r"y = \max_{u,v} a_{uv}", citation=CITATION_GLOBAL,
-    forward=max_forward, explain=max_explain, arithmetic=max_arithmetic, windows="global", has_weights=True, has_indices=True,
+    forward=max_forward, explain=max_explain, arithmetic=max_arithmetic, windows="global",
+    has_weights=True, has_indices=True,
 ))
 register(Operator(
     id="global_avg", name="Global average pooling",

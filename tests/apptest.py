@@ -1,0 +1,46 @@
+"""Helpers for AppTest: a fresh app per test, and the Plotly figures a run drew, decoded."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from tests.browser import ROOT
+
+
+def run_app(page: str | None = None, **state) -> AppTest:
+    """Run ``app.py`` (then ``page`` if given) with session state preset."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    if page is not None:
+        at.switch_page(page).run()
+    return at
+
+
+def _decode(value):
+    if isinstance(value, dict) and "bdata" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = value.get("shape")
+        return array if shape is None else array.reshape([int(n) for n in str(shape).split(",")])
+    return value
+
+
+def figures(at: AppTest) -> list[dict]:
+    """Every Plotly figure of the last run, as dicts."""
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def figure(at: AppTest, title_start: str) -> dict:
+    matches = [f for f in figures(at) if f["layout"].get("title", {}).get("text", "").startswith(title_start)]
+    assert matches, f"no figure titled {title_start!r}: {[f['layout'].get('title') for f in figures(at)]}"
+    return matches[0]
+
+
+def heatmap_values(fig: dict) -> np.ndarray:
+    trace = next(t for t in fig["data"] if t["type"] == "heatmap")
+    return np.asarray(_decode(trace["z"]), dtype=np.float64)

@@ -1,0 +1,114 @@
+"""The Explore page through Streamlit's AppTest: values, errors, every operator."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pooling_core import OPERATORS
+from tests.apptest import figure, heatmap_values, run_app
+
+TEXTBOOK = "1 1 2 4\n5 6 7 8\n3 2 1 0\n1 2 3 4"
+
+
+def typed(text: str, **state):
+    return run_app(source="Type a grid", grid_text=text, **state)
+
+
+def test_default_view_shows_textbook_max_pooling():
+    at = run_app()
+    assert not at.exception
+    np.testing.assert_array_equal(heatmap_values(figure(at, "Output")), [[6, 8], [3, 4]])
+    assert at.code[0].value == "max(1, 1, 5, 6) = 6"
+
+
+def test_changing_the_kernel_changes_the_output_shape():
+    at = typed(TEXTBOOK)
+    at.slider(key="kernel").set_value(3).run()
+    assert not at.exception
+    assert heatmap_values(figure(at, "Output")).shape == (1, 1)
+    at.slider(key="stride").set_value(1).run()
+    np.testing.assert_array_equal(heatmap_values(figure(at, "Output")), [[7, 8], [7, 8]])
+
+
+def test_typed_grid_gives_exact_average():
+    at = typed(TEXTBOOK, op="avg")
+    assert not at.exception
+    np.testing.assert_array_equal(heatmap_values(figure(at, "Output")), [[3.25, 5.25], [2, 2]])
+    assert at.code[0].value == "(1 + 1 + 5 + 6) / 4 = 3.25"
+
+
+def test_bad_grid_shows_message_and_keeps_the_text():
+    bad = "1 2 3\n4 5\n6 7 8"
+    at = typed(bad)
+    assert not at.exception
+    assert "Line 2 has 2 values, line 1 has 3" in at.error[0].value
+    assert at.text_area(key="grid_text").value == bad
+
+
+def test_invalid_combination_shows_library_message_and_keeps_settings():
+    at = typed(TEXTBOOK, kernel=2, padding=2, stride=1)
+    assert not at.exception
+    assert "padding 2 is more than half the kernel 2" in at.error[0].value
+    assert figure(at, "Input") is not None
+    assert (at.slider(key="kernel").value, at.slider(key="stride").value, at.slider(key="padding").value) == (2, 1, 2)
+
+
+def test_kernel_larger_than_input_is_a_message():
+    at = typed("1 2\n3 4", kernel=5, stride=1)
+    assert not at.exception
+    assert "larger than the padded input" in at.error[0].value
+
+
+def test_next_button_moves_the_inspected_window():
+    at = typed(TEXTBOOK)
+    at.button(key="next").click().run()
+    assert at.code[0].value == "max(2, 4, 7, 8) = 8"
+    at.button(key="previous").click().run().button(key="previous").click().run()
+    assert at.code[0].value == "max(1, 0, 3, 4) = 4"
+
+
+def test_click_selection_moves_the_inspected_window():
+    at = typed(TEXTBOOK)
+    at.session_state["output_chart"] = {"selection": {"points": [{"customdata": {"0": 1, "1": 0}}],
+                                                      "point_indices": [2], "box": [], "lasso": []}}
+    at.run()
+    assert at.code[0].value == "max(3, 2, 1, 2) = 3"
+
+
+@pytest.mark.parametrize("op", list(OPERATORS))
+def test_every_operator_runs_without_exception(op):
+    at = run_app(op=op)
+    assert not at.exception
+    assert not at.error
+    assert at.code, "the window's arithmetic is shown"
+
+
+def test_rgb_example_per_channel_and_all_three():
+    at = run_app(example="Landscape photo", color_mode="RGB, per channel", kernel=4, stride=4)
+    assert not at.exception
+    assert heatmap_values(figure(at, "Output")).shape[0] == 64
+    at.radio(key="channel").set_value("All three").run()
+    assert not at.exception
+    assert [c.value.split(":")[0] for c in at.code] == ["Red", "Green", "Blue"]
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_upload_then_bad_upload_keeps_previous_image():
+    at = run_app(source="Upload an image")
+    image = np.zeros((6, 6), dtype=np.uint8)
+    image[0, 0] = 255
+    at.file_uploader(key="upload").set_value(("dot.png", png_bytes(image), "image/png")).run()
+    assert not at.exception
+    assert heatmap_values(figure(at, "Output"))[0, 0] == 1.0
+    at.file_uploader(key="upload").set_value(("notes.png", b"not an image", "image/png")).run()
+    assert not at.exception
+    assert "notes.png" in at.error[0].value
+    assert "previous image is still shown" in at.error[0].value
+    assert heatmap_values(figure(at, "Output"))[0, 0] == 1.0
