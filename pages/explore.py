@@ -29,7 +29,7 @@ channel_index = controls.CHANNELS.index(settings.channel) if source.is_rgb and n
 
 def draw_input(report):
     plane = planes[channel_index]
-    pad = settings.padding if operator.windows == "sliding" else 0
+    pad = settings.padding if "padding" in operator.window_controls else 0
     if all_channels:
         fig = figures.rgb_image(planes, "Input")
     else:

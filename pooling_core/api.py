@@ -53,6 +53,13 @@ class PoolResult:
         return None if tensor is None else tensor.numpy().reshape(*self._lead, *tensor.shape[2:])
 
     @cached_property
+    def notice(self) -> str | None:
+        """A sentence the user must see about this input (e.g. a ReLU was applied), else ``None``."""
+        if self.operator.notice is None:
+            return None
+        return self.operator.notice(self._input.numpy(), **self.params)
+
+    @cached_property
     def weights(self) -> np.ndarray | None:
         return self._reshaped(self._explanation.weights)
 

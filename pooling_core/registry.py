@@ -15,6 +15,8 @@ import numpy as np
 from pooling_core.errors import PoolingError
 from pooling_core.geometry import WindowGeometry, adaptive_geometry, regular_geometry
 
+SLIDING_CONTROLS = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
+
 
 @dataclass(frozen=True)
 class Param:
@@ -87,7 +89,11 @@ class Operator:
     torch, so autograd gives its gradient. ``explain`` (same arguments) returns an
     :class:`Explanation` built from the same computation; it runs only when asked for.
     ``windows`` says how the geometry is made: ``"sliding"`` (kernel, stride, padding, dilation,
-    ceil_mode), ``"global"`` (one window over the whole map) or ``"adaptive"`` (``output_size``).
+    ceil_mode), ``"global"`` (one window over the whole map), ``"adaptive"`` (``output_size``), or a
+    function ``(in_size, params, kernel_size, stride, padding, dilation, ceil_mode) -> WindowGeometry``
+    for an operator with windows of its own. ``controls`` names the sliding-window arguments the
+    operator uses (the app shows only those). ``notice(x, **params)`` returns a sentence the user
+    must see about this input (e.g. that a ReLU was applied), or ``None``.
     """
 
     id: str
@@ -99,7 +105,9 @@ class Operator:
     explain: Callable | None = None
     arithmetic: Callable | None = None
     params: tuple[Param, ...] = ()
-    windows: str = "sliding"
+    windows: str | Callable = "sliding"
+    controls: tuple[str, ...] | None = None
+    notice: Callable | None = None
     has_weights: bool = False
     has_indices: bool = False
     random: bool = False
@@ -114,7 +122,17 @@ class Operator:
             raise PoolingError(f"{self.id} has no parameter {unknown[0]!r}; its parameters are: {names}.")
         return {name: p.check(given.get(name, p.default), self.id) for name, p in known.items()}
 
+    @property
+    def window_controls(self) -> tuple[str, ...]:
+        if self.controls is not None:
+            return self.controls
+        if self.windows == "sliding":
+            return SLIDING_CONTROLS if self.supports_dilation else tuple(c for c in SLIDING_CONTROLS if c != "dilation")
+        return ()
+
     def geometry(self, in_size, params: dict, kernel_size, stride, padding, dilation, ceil_mode) -> WindowGeometry:
+        if callable(self.windows):
+            return self.windows(in_size, params, kernel_size, stride, padding, dilation, ceil_mode)
         if self.windows == "global":
             return adaptive_geometry(in_size, 1)
         if self.windows == "adaptive":

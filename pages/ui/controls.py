@@ -15,6 +15,7 @@ import streamlit as st
 from pooling_core import OPERATORS, PoolingError
 from pooling_core.examples import EXAMPLES, load_example
 from pooling_core.inputs import load_image, parse_grid
+from pooling_core.registry import SLIDING_CONTROLS
 
 SOURCES = ("Example", "Type a grid", "Upload an image", "Random grid")
 CHANNELS = ("Red", "Green", "Blue", "All three")
@@ -201,14 +202,18 @@ def _operator_widgets() -> tuple[list[str], dict]:
     st.selectbox("Operator", ids, key="op", format_func=lambda i: OPERATORS[i].name)
     op = OPERATORS[state["op"]]
     used = ["op"]
-    if op.windows == "sliding":
+    shown = op.window_controls
+    if "kernel_size" in shown:
         st.slider("Kernel", 1, 9, key="kernel")
+    if "stride" in shown:
         st.slider("Stride", 1, 9, key="stride")
+    if "padding" in shown:
         st.slider("Padding", 0, 4, key="padding", help="At most half the kernel, as in PyTorch.")
-        st.slider("Dilation", 1, 4, key="dilation", disabled=not op.supports_dilation,
-                  help=None if op.supports_dilation else f"{op.name} has no dilation.")
+    if "dilation" in shown:
+        st.slider("Dilation", 1, 4, key="dilation")
+    if "ceil_mode" in shown:
         st.checkbox("Ceil mode", key="ceil_mode", help="Round the output size up: a partial last window counts.")
-        used += list(SLIDING_DEFAULTS)
+    used += [key for key, control in zip(SLIDING_DEFAULTS, SLIDING_CONTROLS) if control in shown]
     params = {}
     for p in op.params:
         key = param_key(op.id, p.name)

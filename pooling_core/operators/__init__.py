@@ -1,5 +1,5 @@
 """Importing this package registers every operator (one module per family)."""
 
-from pooling_core.operators import classic, power
+from pooling_core.operators import classic, power, softpool
 
-__all__ = ["classic", "power"]
+__all__ = ["classic", "power", "softpool"]
