@@ -1,5 +1,12 @@
-"""Importing this package registers every operator (one module per family)."""
+"""Importing this package registers every operator: one module per family, each calling ``register``.
 
-from pooling_core.operators import classic, power, softpool
+The classic operators are imported first so that menus start with them.
+"""
 
-__all__ = ["classic", "power", "softpool"]
+import importlib
+import pkgutil
+
+from pooling_core.operators import classic, power  # noqa: F401
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
