@@ -8,9 +8,10 @@ from pooling_core import operators as _operators  # noqa: F401  (registers every
 from pooling_core.api import PoolResult, input_gradient, max_unpool2d, pool2d
 from pooling_core.errors import PoolingError
 from pooling_core.geometry import WindowGeometry, output_size
+from pooling_core.inputs import LoadedImage, load_image, parse_grid
 from pooling_core.registry import OPERATORS, Operator, Param
 
 __all__ = [
-    "OPERATORS", "Operator", "Param", "PoolResult", "PoolingError", "WindowGeometry",
-    "input_gradient", "max_unpool2d", "output_size", "pool2d",
+    "OPERATORS", "LoadedImage", "Operator", "Param", "PoolResult", "PoolingError", "WindowGeometry",
+    "input_gradient", "load_image", "max_unpool2d", "output_size", "parse_grid", "pool2d",
 ]
