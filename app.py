@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="PoolScope", page_icon="🔍", layout="wide")
+st.set_page_config(page_title="PoolScope", page_icon=":material/grid_on:", layout="wide")
 pages = [
-    st.Page("pages/explore.py", title="Explore", icon="🔎", default=True),
+    st.Page("pages/explore.py", title="Explore", icon=":material/grid_on:", default=True),
+    st.Page("pages/gradients.py", title="Gradient routing", icon=":material/undo:"),
+    st.Page("pages/unpooling.py", title="Max unpooling", icon=":material/open_in_full:"),
 ]
 st.navigation(pages).run()

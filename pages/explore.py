@@ -38,13 +38,7 @@ def draw_input(report):
     if pad:
         figures.outline_block(fig, (-pad, plane.shape[0] - 1 + pad), (-pad, plane.shape[1] - 1 + pad))
     if report is not None:
-        present = report.rows[:, None] >= -pad
-        cells = [(r, c) for a, r in enumerate(report.rows) for b, c in enumerate(report.cols)
-                 if report.real[a, b]]
-        padding = [(r, c) for a, r in enumerate(report.rows) for b, c in enumerate(report.cols)
-                   if not report.real[a, b] and present[a, 0] and c >= -pad]
-        figures.outline_cells(fig, cells)
-        figures.outline_cells(fig, padding, dash="dot", width=2)
+        figures.outline_window(fig, report)
     st.plotly_chart(fig, key="input_chart", config={"displayModeBar": False})
 
 

@@ -14,8 +14,9 @@ from pooling_core.numbers import fmt
 class WindowReport:
     """The window behind output ``(i, j)`` of one map.
 
-    ``rows``/``cols`` (kh,), (kw,) are input indices (``-1`` where a position is absent),
-    ``real`` (kh, kw) marks real input cells, ``values`` holds their input values (NaN elsewhere),
+    ``rows``/``cols`` (kh,), (kw,) are input indices (outside the input on padding), ``real`` and
+    ``present`` (kh, kw) mark real input cells and cells that are input or padding (not absent
+    positions of a shorter window), ``values`` holds the real cells' input values (NaN elsewhere),
     ``weights`` each cell's share when the operator has weights, and ``text`` the arithmetic.
     """
 
@@ -24,6 +25,7 @@ class WindowReport:
     rows: np.ndarray
     cols: np.ndarray
     real: np.ndarray
+    present: np.ndarray
     values: np.ndarray
     weights: np.ndarray | None
     output: float
@@ -33,14 +35,15 @@ class WindowReport:
 def window_report(result: PoolResult, x: np.ndarray, i: int, j: int, lead: tuple = ()) -> WindowReport:
     """Explain output ``(i, j)`` of the map ``lead`` (e.g. ``(channel,)``) of ``pool2d(x, ...)``."""
     plane = np.asarray(x, dtype=np.float64)[lead] if lead else np.asarray(x, dtype=np.float64)
-    rows, cols, real = result.geometry.window(i, j)
-    values = np.where(real, plane[rows.clip(0)[:, None], cols.clip(0)[None, :]], np.nan)
+    rows, cols, real, present = result.geometry.window(i, j)
+    height, width = plane.shape
+    values = np.where(real, plane[rows.clip(0, height - 1)[:, None], cols.clip(0, width - 1)[None, :]], np.nan)
     output = float(result.output[lead][i, j]) if lead else float(result.output[i, j])
     weights = None
     if result.operator.has_weights:
         weights = result.weights[lead][i, j] if lead else result.weights[i, j]
     text = arithmetic(result, values[real], None if weights is None else weights[real], output)
-    return WindowReport(i, j, rows, cols, real, values, weights, output, text)
+    return WindowReport(i, j, rows, cols, real, present, values, weights, output, text)
 
 
 def arithmetic(result: PoolResult, values: np.ndarray, weights: np.ndarray | None, output: float) -> str:
@@ -53,3 +56,22 @@ def arithmetic(result: PoolResult, values: np.ndarray, weights: np.ndarray | Non
     if weights is not None:
         return " + ".join(f"{fmt(w)}*{fmt(v)}" for w, v in zip(weights, values)) + f" = {fmt(output)}"
     return f"{result.operator.id}({', '.join(fmt(v) for v in values)}) = {fmt(output)}"
+
+
+def coverage(geometry) -> np.ndarray:
+    """(H, W) count of the windows that read each input cell (0: no window sees it)."""
+    counts = np.zeros(geometry.in_size, dtype=np.int64)
+    real = geometry.real_mask()
+    i, j, a, b = np.nonzero(real)
+    np.add.at(counts, (geometry.rows[i, a], geometry.cols[j, b]), 1)
+    return counts
+
+
+def tied_windows(geometry, plane: np.ndarray) -> np.ndarray:
+    """(Ho, Wo) bool: the window's maximum occurs more than once among its real cells of ``plane``."""
+    height, width = plane.shape
+    rows = geometry.rows.clip(0, height - 1)[:, None, :, None]
+    values = plane[rows, geometry.cols.clip(0, width - 1)[None, :, None, :]]
+    real = geometry.real_mask()
+    peak = np.where(real, values, -np.inf).max((-1, -2), keepdims=True)
+    return ((values == peak) & real).sum((-1, -2)) > 1

@@ -82,13 +82,12 @@ class WindowGeometry:
         """(Ho, Wo, kh, kw) bool: the window cell is input or padding (not an absent position)."""
         return self.row_present[:, None, :, None] & self.col_present[None, :, None, :]
 
-    def window(self, i: int, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Rows, columns and realness (kh, kw) of output cell ``(i, j)``'s window positions."""
-        row_real, col_real = self._axis_masks()
-        rows = np.where(self.row_present[i], self.rows[i], -1)
-        cols = np.where(self.col_present[j], self.cols[j], -1)
-        real = row_real[i][:, None] & col_real[j][None, :]
-        return rows, cols, real
+    def window(self, i: int, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Output cell ``(i, j)``'s window: rows (kh,), columns (kw,), and (kh, kw) masks of the
+        real input cells and of the present cells (input or padding)."""
+        real = self.real_mask()[i, j]
+        present = self.row_present[i][:, None] & self.col_present[j][None, :]
+        return self.rows[i], self.cols[j], real, present
 
     def gather(self, x, fill: float):
         """Window values of ``x`` (N, C, H, W) as (N, C, Ho, Wo, kh, kw); non-real cells get ``fill``.

@@ -11,15 +11,16 @@ from streamlit.testing.v1 import AppTest
 from tests.browser import ROOT
 
 
-def run_app(page: str | None = None, **state) -> AppTest:
-    """Run ``app.py`` (then ``page`` if given) with session state preset."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+def run_app(page: str = "app.py", **state) -> AppTest:
+    """Run ``page`` (``app.py`` opens Explore) in a fresh AppTest with session state preset.
+
+    Every page draws the shared sidebar itself, so a page script runs on its own; AppTest's
+    ``switch_page`` is avoided because it resets the sidebar's sliders.
+    """
+    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
     for key, value in state.items():
         at.session_state[key] = value
-    at.run()
-    if page is not None:
-        at.switch_page(page).run()
-    return at
+    return at.run()
 
 
 def _decode(value):

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.browser
 
 def click_cell(chart, row: int, col: int, rows: int, cols: int) -> None:
     area = chart.locator(".nsewdrag").first
+    area.wait_for(state="visible")
     box = area.bounding_box()
     area.click(position={"x": box["width"] * (col + 0.5) / cols, "y": box["height"] * (row + 0.5) / rows})
 
@@ -33,3 +34,33 @@ def test_explore_typed_grid_click_shows_window_arithmetic(page, app_url):
     expect(page.get_by_text("max(1, 0, 3, 9) = 9")).to_be_visible()
     expect(page.get_by_text(re.compile(r"Output cell \(row 1, column 1\)"))).to_be_visible()
     screenshot(page, "explore_typed_grid_click")
+
+
+def set_slider(page, index: int, presses: int) -> None:
+    handle = page.locator("[data-testid='stSlider'] input[type='range']").nth(index)
+    handle.focus()
+    for _ in range(presses):
+        handle.press("ArrowRight")
+    wait_idle(page)
+
+
+def test_gradient_page_keeps_sidebar_settings_and_routes_to_one_cell(page, app_url):
+    page.goto(app_url)
+    wait_idle(page)
+    set_slider(page, 0, 1)  # kernel 2 -> 3 on Explore
+    expect(page.get_by_text("max(1, 1, 2, 5, 6, 7, 3, 2, 1) = 7")).to_be_visible()
+    page.get_by_role("link", name="Gradient routing").click()
+    wait_idle(page)
+    expect(page.get_by_text("7 cells lie in no window")).to_be_visible()
+    page.get_by_text("Selected output cell only").click()
+    wait_idle(page)
+    expect(page.get_by_test_id("stMetricValue").nth(1)).to_have_text("1")
+    screenshot(page, "gradients_kernel3")
+
+
+def test_unpooling_page_shows_reconstruction_table(page, app_url):
+    page.goto(f"{app_url}/unpooling")
+    wait_idle(page)
+    expect(page.get_by_text("How close each way back gets")).to_be_visible()
+    expect(page.locator(".js-plotly-plot")).to_have_count(4)
+    screenshot(page, "unpooling_textbook")

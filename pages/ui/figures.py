@@ -82,6 +82,16 @@ def outline_cells(fig: go.Figure, cells, color: str = HIGHLIGHT, dash: str = "so
     return fig
 
 
+def outline_window(fig: go.Figure, report) -> go.Figure:
+    """Outline a window on the input: real cells solid, padding dotted."""
+    for a, row in enumerate(report.rows):
+        for b, col in enumerate(report.cols):
+            if report.present[a, b]:
+                outline_cells(fig, [(row, col)], dash="solid" if report.real[a, b] else "dot",
+                              width=3 if report.real[a, b] else 2)
+    return fig
+
+
 def outline_block(fig: go.Figure, rows, cols, color: str = "rgba(255,255,255,0.5)", dash: str = "dot") -> go.Figure:
     """Outline the rectangle spanning ``rows`` x ``cols`` (e.g. the padded border of the input)."""
     fig.add_shape(type="rect", x0=cols[0] - 0.5, x1=cols[1] + 0.5, y0=rows[0] - 0.5, y1=rows[1] + 0.5,

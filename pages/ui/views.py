@@ -10,6 +10,38 @@ from pooling_core import PoolingError, output_size, pool2d
 CELL_KEY = "cell"
 
 
+def require_input(source) -> None:
+    """Show the source's notice or error; stop the page when there is no input to show."""
+    if source.notice:
+        st.info(source.notice)
+    if source.error:
+        st.error(source.error)
+    if source.array is None:
+        st.stop()
+
+
+def shown_plane(source, settings) -> tuple[np.ndarray, str]:
+    """The one 2-D map a teaching page works on (a colour image's chosen channel) and its name."""
+    if not source.is_rgb:
+        return source.array, ""
+    channel = settings.channel if settings.channel != "All three" else "Red"
+    return source.array[("Red", "Green", "Blue").index(channel)], f" ({channel.lower()} channel)"
+
+
+def color_range(*arrays) -> tuple[float, float]:
+    """One colour scale for several arrays: their finite minimum and maximum."""
+    values = np.concatenate([np.ravel(a) for a in arrays])
+    finite = values[np.isfinite(values)]
+    return (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+
+
+def symmetric_range(*arrays) -> tuple[float, float]:
+    """A colour scale centred on 0 that holds every finite value (for gradients)."""
+    low, high = color_range(*arrays)
+    bound = max(abs(low), abs(high)) or 1.0
+    return -bound, bound
+
+
 def pool(x: np.ndarray, settings):
     """``pool2d`` with the user's settings: ``(result, None)``, or ``(None, message)`` when they do not fit."""
     try:
