@@ -1,0 +1,76 @@
+"""The teaching pages through AppTest, one fresh app per page, values checked."""
+
+import numpy as np
+import pytest
+
+from tests.apptest import figure, heatmap_values, run_app
+
+GRADIENTS = "pages/gradients.py"
+UNPOOLING = "pages/unpooling.py"
+TEXTBOOK = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]], float)
+
+
+def metric_values(at) -> list[float]:
+    return [float(m.value) for m in at.metric]
+
+
+@pytest.mark.parametrize("op", ["max", "avg"])
+@pytest.mark.parametrize("upstream", ["Ones", "Seeded random"])
+def test_gradient_sums_equal_upstream_sums(op, upstream):
+    at = run_app(GRADIENTS, op=op, upstream=upstream)
+    assert not at.exception
+    upstream_sum, gradient_sum = metric_values(at)
+    assert upstream_sum == pytest.approx(gradient_sum)
+    assert upstream_sum == (16 / 4 if upstream == "Ones" else upstream_sum)
+
+
+def test_max_gradient_of_one_cell_lands_on_its_maximum():
+    at = run_app(GRADIENTS, upstream="Selected output cell only", cell=(0, 1))
+    gradient = heatmap_values(figure(at, "Input gradient"))
+    expected = np.zeros((4, 4))
+    expected[1, 3] = 1
+    np.testing.assert_array_equal(gradient, expected)
+
+
+def test_overlap_uncovered_and_tie_effects_are_explained():
+    overlap = run_app(GRADIENTS, source="Random grid", random_rows=5, random_cols=5, kernel=3, stride=2)
+    assert any("Windows overlap: 9 cells" in m.value for m in overlap.markdown)
+    gaps = run_app(GRADIENTS, kernel=1, stride=2)
+    assert any("12 cells lie in no window (stride 2 is larger than kernel 1)" in m.value for m in gaps.markdown)
+    tie = run_app(GRADIENTS, source="Type a grid", grid_text="5 5\n1 2")
+    assert any("1 windows have a tie" in m.value for m in tie.markdown)
+    np.testing.assert_array_equal(heatmap_values(figure(tie, "Input gradient")), [[1, 0], [0, 0]])
+
+
+def test_softpool_table_shows_exact_gradient_and_official_rule():
+    at = run_app(GRADIENTS, op="softpool")
+    table = at.dataframe[0].value
+    values, weights = table["a_i"].to_numpy(), table["w_i"].to_numpy()
+    y = float((weights * values).sum())
+    np.testing.assert_allclose(table["exact w_i(1 + (a_i − y)/T)"], weights * (1 + values - y))
+    np.testing.assert_allclose(table["official rule w_i"], weights)
+    assert table["exact w_i(1 + (a_i − y)/T)"].sum() == pytest.approx(1.0)
+
+
+def test_unpooling_reconstruction_values_and_metrics():
+    at = run_app(UNPOOLING)
+    assert not at.exception
+    expected = np.zeros((4, 4))
+    expected[1, 1], expected[1, 3], expected[2, 0], expected[3, 3] = 6, 8, 3, 4
+    np.testing.assert_array_equal(heatmap_values(figure(at, "Unpooled")), expected)
+    np.testing.assert_array_equal(heatmap_values(figure(at, "Error")), TEXTBOOK - expected)
+    row = at.dataframe[0].value.iloc[0]
+    assert (row["reconstruction"], row["MSE"], row["cells exact"]) == ("max unpooling", 7.1875, "31.2%")
+
+
+def test_unpooling_odd_size_and_overlapping_windows():
+    at = run_app(UNPOOLING, source="Random grid", random_rows=5, random_cols=7, seed=3, kernel=3, stride=2)
+    assert not at.exception
+    assert heatmap_values(figure(at, "Unpooled")).shape == (5, 7)
+    assert any("The input is 5x7" in i.value for i in at.info)
+
+
+def test_unpooling_bad_settings_show_message():
+    at = run_app(UNPOOLING, kernel=2, padding=2)
+    assert not at.exception
+    assert "padding 2 is more than half the kernel 2" in at.error[0].value
