@@ -13,6 +13,9 @@ settings, source = controls.sidebar()
 operator = settings.operator
 st.title("Explore pooling")
 st.caption(f"**{operator.name}**: {operator.summary}")
+preset = controls.matching_preset(settings)
+if preset is not None:
+    st.info(f"**{preset.name}.** {preset.note}")
 if source.notice:
     st.info(source.notice)
 if source.error:

@@ -9,9 +9,10 @@ from pooling_core.api import PoolResult, input_gradient, max_unpool2d, pool2d
 from pooling_core.errors import PoolingError
 from pooling_core.geometry import WindowGeometry, output_size
 from pooling_core.inputs import LoadedImage, load_image, parse_grid
-from pooling_core.registry import OPERATORS, Operator, Param
+from pooling_core.registry import OPERATORS, PRESETS, Operator, Param, Preset
 
 __all__ = [
-    "OPERATORS", "LoadedImage", "Operator", "Param", "PoolResult", "PoolingError", "WindowGeometry",
+    "OPERATORS", "PRESETS", "LoadedImage", "Operator", "Param", "PoolResult", "Preset", "PoolingError",
+    "WindowGeometry",
     "input_gradient", "load_image", "max_unpool2d", "output_size", "parse_grid", "pool2d",
 ]

@@ -142,7 +142,19 @@ class Operator:
         return regular_geometry(in_size, kernel_size, stride, padding, dilation, ceil_mode)
 
 
+@dataclass(frozen=True)
+class Preset:
+    """A named setting from the literature: an operator with fixed window settings and a note."""
+
+    id: str
+    name: str
+    op: str
+    settings: dict
+    note: str
+
+
 OPERATORS: dict[str, Operator] = {}
+PRESETS: dict[str, Preset] = {}
 
 
 def register(operator: Operator) -> Operator:
@@ -150,6 +162,11 @@ def register(operator: Operator) -> Operator:
         raise ValueError(f"operator {operator.id!r} is registered twice")
     OPERATORS[operator.id] = operator
     return operator
+
+
+def register_preset(preset: Preset) -> Preset:
+    PRESETS[preset.id] = preset
+    return preset
 
 
 def get_operator(op_id: str) -> Operator:

@@ -112,3 +112,12 @@ def test_upload_then_bad_upload_keeps_previous_image():
     assert "notes.png" in at.error[0].value
     assert "previous image is still shown" in at.error[0].value
     assert heatmap_values(figure(at, "Output"))[0, 0] == 1.0
+
+
+def test_alexnet_preset_sets_overlapping_max_and_shows_its_note():
+    at = run_app()
+    at.selectbox(key="op").set_value("alexnet_overlapping").run()
+    assert not at.exception
+    assert (at.selectbox(key="op").value, at.slider(key="kernel").value, at.slider(key="stride").value) == ("max", 3, 2)
+    assert "Krizhevsky" in at.info[0].value
+    assert at.code[0].value == "max(1, 1, 2, 5, 6, 7, 3, 2, 1) = 7"

@@ -15,7 +15,7 @@ import streamlit as st
 from pooling_core import OPERATORS, PoolingError
 from pooling_core.examples import EXAMPLES, load_example
 from pooling_core.inputs import load_image, parse_grid
-from pooling_core.registry import SLIDING_CONTROLS
+from pooling_core.registry import PRESETS, SLIDING_CONTROLS, Preset
 
 SOURCES = ("Example", "Type a grid", "Upload an image", "Random grid")
 CHANNELS = ("Red", "Green", "Blue", "All three")
@@ -23,6 +23,7 @@ COLOR_MODES = ("Grayscale", "RGB, per channel")
 TEXTBOOK_GRID = "1 1 2 4\n5 6 7 8\n3 2 1 0\n1 2 3 4"
 COLOR_EXAMPLES = ("Landscape photo",)
 SLIDING_DEFAULTS = {"kernel": 2, "stride": 2, "padding": 0, "dilation": 1, "ceil_mode": False}
+WIDGET_KEYS = dict(zip(SLIDING_CONTROLS, SLIDING_DEFAULTS))
 DEFAULTS = {
     "source": "Example", "example": "Textbook 4x4", "grid_text": TEXTBOOK_GRID, "random_rows": 8,
     "random_cols": 8, "seed": 0, "color_mode": "Grayscale", "channel": "Red", "op": "max",
@@ -196,10 +197,28 @@ def _source_widgets() -> tuple[Source, list[str]]:
     return Source(pixels, notice=notice), used
 
 
+def _apply_preset() -> None:
+    """Choosing a preset sets its operator and window settings (widget callbacks run before the page)."""
+    state = st.session_state
+    preset = PRESETS.get(state["op"])
+    if preset is not None:
+        state["op"] = preset.op
+        state.update({WIDGET_KEYS[name]: value for name, value in preset.settings.items()})
+
+
+def matching_preset(settings) -> Preset | None:
+    """The preset the current settings equal, if any (its note is then shown)."""
+    kwargs = settings.pool_kwargs()
+    for preset in PRESETS.values():
+        if preset.op == settings.op and all(kwargs[k] == v for k, v in preset.settings.items()):
+            return preset
+    return None
+
+
 def _operator_widgets() -> tuple[list[str], dict]:
     state = st.session_state
-    ids = list(OPERATORS)
-    st.selectbox("Operator", ids, key="op", format_func=lambda i: OPERATORS[i].name)
+    st.selectbox("Operator", [*OPERATORS, *PRESETS], key="op", on_change=_apply_preset,
+                 format_func=lambda i: OPERATORS[i].name if i in OPERATORS else f"Preset: {PRESETS[i].name}")
     op = OPERATORS[state["op"]]
     used = ["op"]
     shown = op.window_controls
@@ -213,7 +232,7 @@ def _operator_widgets() -> tuple[list[str], dict]:
         st.slider("Dilation", 1, 4, key="dilation")
     if "ceil_mode" in shown:
         st.checkbox("Ceil mode", key="ceil_mode", help="Round the output size up: a partial last window counts.")
-    used += [key for key, control in zip(SLIDING_DEFAULTS, SLIDING_CONTROLS) if control in shown]
+    used += [WIDGET_KEYS[control] for control in shown]
     params = {}
     for p in op.params:
         key = param_key(op.id, p.name)

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from pooling_core.numbers import fmt
-from pooling_core.registry import Explanation, Operator, Param, register
+from pooling_core.registry import Explanation, Operator, Param, Preset, register, register_preset
 
 CITATION_CLASSIC = "Y. LeCun et al., Gradient-based learning applied to document recognition, Proc. IEEE 1998."
 CITATION_ADAPTIVE = "K. He et al., Spatial pyramid pooling in deep convolutional networks, ECCV 2014."
@@ -108,4 +108,12 @@ register(Operator(
     formula=AVG_FORMULA + r",\quad R_i = [\lfloor iH/o \rfloor, \lceil (i+1)H/o \rceil)",
     citation=CITATION_ADAPTIVE, forward=avg_forward, explain=avg_explain, arithmetic=avg_arithmetic, windows="adaptive",
     has_weights=True, params=(OUTPUT_SIZE,),
+))
+register_preset(Preset(
+    id="alexnet_overlapping", name="Overlapping max pooling (AlexNet: 3x3, stride 2)", op="max",
+    settings={"kernel_size": 3, "stride": 2, "padding": 0},
+    note="Krizhevsky, Sutskever and Hinton (ImageNet classification with deep convolutional neural networks, "
+         "NeurIPS 2012) pooled 3x3 windows with stride 2, so neighbouring windows overlap by one cell: 55 -> 27 -> 13 "
+         "-> 6. Against 2x2 windows with stride 2 this cut their top-1 and top-5 error by 0.4 and 0.3 points, and "
+         "they found overlapping pooling slightly harder to overfit.",
 ))
