@@ -129,6 +129,11 @@ def regular_geometry(in_size, kernel_size, stride=None, padding=0, dilation=1,
             what = f"kernel {k}" if d == 1 else f"kernel {k} with dilation {d} spans {span} cells and"
             raise PoolingError(f"{what} is larger than the padded input ({length + 2 * p}).")
         index = np.arange(out)[:, None] * s - p + np.arange(k)[None, :] * d
+        reads_input = ((index >= 0) & (index < length)).any(axis=1)
+        if not reads_input.all():
+            # PyTorch would return -inf with an index outside the window, and route gradient there.
+            raise PoolingError(f"with dilation {d} and padding {p}, window {int(np.argmin(reads_input))} along an axis "
+                               f"of length {length} reads only padding; lower the padding or the dilation.")
         axes.append((index, index < length + p))
     (rows, row_present), (cols, col_present) = axes
     sliding = dict(kernel_size=kernel, stride=strides, padding=pads, dilation=dilations, ceil_mode=bool(ceil_mode))

@@ -24,7 +24,8 @@ class Param:
 
     ``kind`` is ``"float"``, ``"int"``, ``"bool"`` or ``"choice"``; ``low``/``high`` bound numbers
     (inclusive), ``choices`` lists the options of a choice. ``optional`` allows ``None``.
-    ``accepts_array`` lets callers of the library pass an array instead (the UI offers the choices).
+    ``accepts_array`` lets callers of the library pass an array instead (the UI offers the choices);
+    ``in_app=False`` marks a parameter only the library offers (e.g. an array of samples).
     """
 
     name: str
@@ -36,6 +37,7 @@ class Param:
     choices: tuple = ()
     optional: bool = False
     accepts_array: bool = False
+    in_app: bool = True
 
     def check(self, value, op_id: str):
         if value is None and self.optional:

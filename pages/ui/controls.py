@@ -35,18 +35,27 @@ def param_key(op_id: str, name: str) -> str:
     return f"{op_id}.{name}"
 
 
+def _starting_value(p):
+    """What a number widget shows before the user sets it: the default, else a value inside the range."""
+    if p.default is not None:
+        return p.default
+    if p.kind == "float" and p.low is not None and p.high is not None and not math.isinf(p.high):
+        return (p.low + p.high) / 2
+    return p.low if p.low is not None else (1 if p.kind == "int" else 1.0)
+
+
 def param_defaults() -> dict:
     defaults = {}
     for op in OPERATORS.values():
         for p in op.params:
-            if p.kind == "float" and math.isinf(p.high or 0):
-                defaults[param_key(op.id, p.name) + ".inf"] = False
-                defaults[param_key(op.id, p.name)] = p.default
-            elif p.optional:
-                defaults[param_key(op.id, p.name) + ".on"] = False
-                defaults[param_key(op.id, p.name)] = p.low
-            else:
-                defaults[param_key(op.id, p.name)] = p.default
+            if not p.in_app:
+                continue
+            key = param_key(op.id, p.name)
+            defaults[key] = _starting_value(p) if p.kind in ("int", "float") else p.default
+            if p.optional:
+                defaults[key + ".on"] = False
+            if p.kind == "float" and p.high is not None and math.isinf(p.high):
+                defaults[key + ".inf"] = False
     return defaults
 
 
@@ -235,27 +244,30 @@ def _operator_widgets() -> tuple[list[str], dict]:
     used += [WIDGET_KEYS[control] for control in shown]
     params = {}
     for p in op.params:
+        if not p.in_app:
+            continue
         key = param_key(op.id, p.name)
+        used.append(key)
         if p.kind == "bool":
             params[p.name] = st.checkbox(p.name, key=key, help=p.help)
-        elif p.kind == "choice":
+            continue
+        if p.kind == "choice":
             params[p.name] = st.selectbox(p.name, p.choices, key=key, help=p.help)
-        elif p.kind == "int":
-            if p.optional:
-                used.append(key + ".on")
-                if not st.checkbox(f"set {p.name}", key=key + ".on", help=p.help):
-                    params[p.name] = None
-                    continue
-            params[p.name] = int(st.number_input(p.name, int(p.low), int(p.high), key=key, help=p.help))
-        else:
-            if math.isinf(p.high):
-                used.append(key + ".inf")
-                if st.checkbox(f"{p.name} = ∞", key=key + ".inf"):
-                    params[p.name] = math.inf
-                    continue
-            high = None if math.isinf(p.high) else float(p.high)
-            params[p.name] = float(st.number_input(p.name, float(p.low), high, key=key, help=p.help))
-        used.append(key)
+            continue
+        if p.optional:
+            used.append(key + ".on")
+            if not st.checkbox(f"set {p.name}", key=key + ".on", help=p.help):
+                params[p.name] = None
+                continue
+        if p.kind == "float" and p.high is not None and math.isinf(p.high):
+            used.append(key + ".inf")
+            if st.checkbox(f"{p.name} = ∞", key=key + ".inf"):
+                params[p.name] = math.inf
+                continue
+        cast = int if p.kind == "int" else float
+        low = None if p.low is None else cast(p.low)
+        high = None if p.high is None or math.isinf(p.high) else cast(p.high)
+        params[p.name] = cast(st.number_input(p.name, low, high, key=key, help=p.help))
     return used, params
 
 
