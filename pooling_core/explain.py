@@ -58,13 +58,17 @@ def arithmetic(result: PoolResult, values: np.ndarray, weights: np.ndarray | Non
     return f"{result.operator.id}({', '.join(fmt(v) for v in values)}) = {fmt(output)}"
 
 
+def scatter_to_input(geometry, values: np.ndarray) -> np.ndarray:
+    """Add per-window-cell ``values`` (Ho, Wo, kh, kw) onto the input cells they read: (H, W)."""
+    total = np.zeros(geometry.in_size, dtype=np.float64)
+    i, j, a, b = np.nonzero(geometry.real_mask())
+    np.add.at(total, (geometry.rows[i, a], geometry.cols[j, b]), values[i, j, a, b])
+    return total
+
+
 def coverage(geometry) -> np.ndarray:
     """(H, W) count of the windows that read each input cell (0: no window sees it)."""
-    counts = np.zeros(geometry.in_size, dtype=np.int64)
-    real = geometry.real_mask()
-    i, j, a, b = np.nonzero(real)
-    np.add.at(counts, (geometry.rows[i, a], geometry.cols[j, b]), 1)
-    return counts
+    return scatter_to_input(geometry, np.ones(geometry.real_mask().shape)).astype(np.int64)
 
 
 def tied_windows(geometry, plane: np.ndarray) -> np.ndarray:
