@@ -9,10 +9,13 @@ from pooling_core.api import PoolResult, input_gradient, max_unpool2d, pool2d
 from pooling_core.errors import PoolingError
 from pooling_core.geometry import WindowGeometry, output_size
 from pooling_core.inputs import LoadedImage, load_image, parse_grid
+from pooling_core.neighbours import bilinear_pool, local_response_norm
+from pooling_core.pyramid import pyramid_levels, spatial_pyramid_pool
 from pooling_core.registry import OPERATORS, PRESETS, Operator, Param, Preset
 
 __all__ = [
     "OPERATORS", "PRESETS", "LoadedImage", "Operator", "Param", "PoolResult", "Preset", "PoolingError",
     "WindowGeometry",
-    "input_gradient", "load_image", "max_unpool2d", "output_size", "parse_grid", "pool2d",
+    "bilinear_pool", "input_gradient", "load_image", "local_response_norm", "max_unpool2d", "output_size",
+    "parse_grid", "pool2d", "pyramid_levels", "spatial_pyramid_pool",
 ]

@@ -13,7 +13,7 @@ from pooling_core.geometry import WindowGeometry, pair
 from pooling_core.registry import Explanation, Operator, get_operator
 
 
-def _as_batch(x, dtype) -> tuple[torch.Tensor, tuple[int, ...]]:
+def as_batch(x, dtype) -> tuple[torch.Tensor, tuple[int, ...]]:
     """(H, W), (C, H, W) or (N, C, H, W) array -> (N, C, H, W) tensor and the leading shape."""
     array = np.asarray(x, dtype=dtype)
     if not 2 <= array.ndim <= 4:
@@ -71,7 +71,7 @@ class PoolResult:
 def _prepare(x, op, kernel_size, stride, padding, dilation, ceil_mode, params, dtype):
     operator = get_operator(op)
     resolved = operator.resolve(params)
-    batch, lead = _as_batch(x, dtype)
+    batch, lead = as_batch(x, dtype)
     geometry = operator.geometry(tuple(batch.shape[-2:]), resolved, kernel_size, stride, padding, dilation, ceil_mode)
     return operator, resolved, batch, lead, geometry
 

@@ -483,7 +483,7 @@ def test_global_ops_match_torch(x):
 @st.composite
 def adaptive_cases(draw):
     x = draw(plain_inputs())
-    return x, draw(st.integers(1, min(x.shape[-2:])))
+    return x, draw(st.integers(1, max(x.shape[-2:]) + 2))  # more bins than cells repeat cells, as in PyTorch
 
 
 @SETTINGS
@@ -732,7 +732,7 @@ X44 = np.zeros((4, 4))
     (lambda: pool2d(X44, "lp", p=0.5), "between"),
     (lambda: pool2d(X44, "lp", p=float("nan")), "must be a number"),
     (lambda: pool2d(X44, "avg", 2, dilation=2), "has no dilation"),
-    (lambda: pool2d(X44, "adaptive_max", output_size=5), "adaptive output size"),
+    (lambda: pool2d(X44, "adaptive_max", output_size=0), "between"),
     (lambda: pool2d(X44, "adaptive_avg", output_size=0), "between"),
     (lambda: pool2d(np.zeros(4), "max"), "2, 3 or 4 dimensions"),
     (lambda: pool2d(np.zeros((1, 1, 1, 4, 4)), "max"), "2, 3 or 4 dimensions"),

@@ -1,0 +1,105 @@
+"""Spatial pyramid pooling: a fixed-length vector from a map of any size (He et al. 2014).
+
+Each level ``n`` max-pools the map into ``n x n`` bins; the flattened levels are concatenated,
+so a ``C``-channel map of any size gives ``C * sum(n^2)`` numbers.
+
+K. He, X. Zhang, S. Ren, J. Sun, Spatial pyramid pooling in deep convolutional networks for
+visual recognition, ECCV 2014.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from pooling_core.api import as_batch
+from pooling_core.errors import PoolingError
+from pooling_core.geometry import WindowGeometry, adaptive_geometry, regular_geometry
+from pooling_core.operators.classic import max_forward
+
+RECIPES = ("adaptive", "paper")
+
+
+@dataclass(frozen=True, eq=False)
+class PyramidLevel:
+    """One pyramid level: ``n`` bins asked for per axis, the ``geometry`` of its bins,
+    the ``bins`` (rows, columns) it actually gives, and a ``message`` when that is not ``n x n``."""
+
+    n: int
+    geometry: WindowGeometry
+    bins: tuple[int, int]
+    message: str | None = None
+
+
+def pyramid_levels(in_size, levels=(4, 2, 1), recipe: str = "adaptive") -> list[PyramidLevel]:
+    """The bins of every level over an ``H x W`` map.
+
+    ``recipe="adaptive"``: bin ``i`` of ``n`` covers ``[floor(i a / n), ceil((i + 1) a / n))`` of a
+    side of length ``a``, so every level has exactly ``n x n`` bins, for any input size (with
+    ``n > a`` bins repeat cells, as in PyTorch).
+    ``recipe="paper"``: He et al.'s sliding max pooling with window ``ceil(a / n)`` and stride
+    ``floor(a / n)``, which gives ``floor((a - ceil(a/n)) / floor(a/n)) + 1`` bins, not always ``n``
+    (``a = 5, n = 3``: window 2, stride 1, 4 bins); ``message`` says so.
+
+    Raises:
+        PoolingError: for an unknown recipe, no levels, a level below 1, or (paper recipe) a level
+        above the map's sides.
+    """
+    if recipe not in RECIPES:
+        raise PoolingError(f"the pyramid recipe must be 'adaptive' or 'paper', not {recipe!r}.")
+    levels = tuple(levels)
+    if not levels or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in levels):
+        raise PoolingError(f"pyramid levels must be one or more whole numbers, not {levels!r}.")
+    height, width = in_size
+    result = []
+    for n in map(int, levels):
+        if n < 1:
+            raise PoolingError(f"a pyramid level needs at least 1 bin, not {n}.")
+        if recipe == "paper" and n > min(height, width):
+            raise PoolingError(f"the paper's recipe needs at most {min(height, width)} bins for a "
+                               f"{height} x {width} map (its stride floor(a/n) would be 0); use the adaptive recipe.")
+        if recipe == "adaptive":
+            result.append(PyramidLevel(n, adaptive_geometry(in_size, n), (n, n)))
+            continue
+        windows = tuple(math.ceil(a / n) for a in in_size)
+        strides = tuple(a // n for a in in_size)
+        geometry = regular_geometry(in_size, windows, strides)
+        bins = geometry.out_size
+        sides = ("side",) if height == width else ("height", "width")
+        message = " ".join(
+            f"With a {a}-pixel {side}, {n} bins use window {k} and stride {s}, which gives {b} bins, not {n}."
+            for side, a, k, s, b in zip(sides, in_size, windows, strides, bins) if b != n
+        ) or None
+        result.append(PyramidLevel(n, geometry, bins, message))
+    return result
+
+
+def spatial_pyramid_pool(x, levels=(4, 2, 1), recipe: str = "adaptive") -> np.ndarray:
+    """Max-pool ``x`` into each level's bins and concatenate the flattened levels.
+
+    Args:
+        x: array of shape (H, W) (one channel), (C, H, W) or (N, C, H, W).
+        levels: bins per axis of each level, e.g. ``(4, 2, 1)``.
+        recipe: ``"adaptive"`` (adaptive max pooling, always ``n x n`` bins) or ``"paper"``
+            (window ``ceil(a/n)``, stride ``floor(a/n)``; warns when a level gets the wrong count).
+
+    Returns:
+        (N, C * sum(n^2)) for 4-D input, (C * sum(n^2),) otherwise (with the paper recipe, each
+        level contributes its actual ``C * bins_h * bins_w``). Levels come in order; each is
+        flattened channel by channel, bins in reading order (``torch.flatten(1)`` of (N, C, n, n)).
+
+    Raises:
+        PoolingError: for a bad input shape, recipe or level (see :func:`pyramid_levels`).
+    """
+    batch, lead = as_batch(x, np.float64)
+    pyramid = pyramid_levels(tuple(batch.shape[-2:]), levels, recipe)
+    for level in pyramid:
+        if level.message:
+            warnings.warn(level.message, stacklevel=2)
+    with torch.no_grad():
+        vector = torch.cat([max_forward(batch, level.geometry).flatten(1) for level in pyramid], 1)
+    return vector.numpy().reshape(*lead[:-1], -1)
