@@ -8,5 +8,6 @@ pages = [
     st.Page("pages/weights.py", title="Pooling weights", icon=":material/balance:"),
     st.Page("pages/gradients.py", title="Gradient routing", icon=":material/undo:"),
     st.Page("pages/unpooling.py", title="Max unpooling", icon=":material/open_in_full:"),
+    st.Page("pages/pyramid.py", title="Pyramids and neighbours", icon=":material/layers:"),
 ]
 st.navigation(pages).run()

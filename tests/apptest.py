@@ -23,7 +23,7 @@ def run_app(page: str = "app.py", **state) -> AppTest:
     return at.run()
 
 
-def _decode(value):
+def decode(value):
     if isinstance(value, dict) and "bdata" in value:
         array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
         shape = value.get("shape")
@@ -44,4 +44,4 @@ def figure(at: AppTest, title_start: str) -> dict:
 
 def heatmap_values(fig: dict) -> np.ndarray:
     trace = next(t for t in fig["data"] if t["type"] == "heatmap")
-    return np.asarray(_decode(trace["z"]), dtype=np.float64)
+    return np.asarray(decode(trace["z"]), dtype=np.float64)

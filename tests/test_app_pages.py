@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.apptest import figure, heatmap_values, run_app
+from tests.apptest import decode, figure, heatmap_values, run_app
 
 GRADIENTS = "pages/gradients.py"
 UNPOOLING = "pages/unpooling.py"
@@ -74,3 +74,33 @@ def test_unpooling_bad_settings_show_message():
     at = run_app(UNPOOLING, kernel=2, padding=2)
     assert not at.exception
     assert "padding 2 is more than half the kernel 2" in at.error[0].value
+
+
+PYRAMID = "pages/pyramid.py"
+
+
+def bar_values(fig: dict) -> np.ndarray:
+    return np.asarray(decode(fig["data"][0]["y"]), dtype=np.float64)
+
+
+def test_pyramid_vector_has_c_times_sum_of_squares_numbers():
+    gray = run_app(PYRAMID)
+    assert not gray.exception
+    np.testing.assert_array_equal(bar_values(figure(gray, "The pooled vector")),
+                                  np.concatenate([np.ravel(TEXTBOOK), [6, 8, 3, 4], [8]]))
+    color = run_app(PYRAMID, example="Landscape photo", color_mode="RGB, per channel")
+    assert bar_values(figure(color, "The pooled vector")).size == 3 * (16 + 4 + 1)
+
+
+def test_pyramid_paper_recipe_reports_wrong_bin_count_and_bad_levels_are_messages():
+    at = run_app(PYRAMID, spp_recipe="paper", source="Random grid", random_rows=5, random_cols=5, spp_levels="3")
+    assert "3 bins use window 2 and stride 1, which gives 4 bins, not 3" in at.warning[0].value
+    bad = run_app(PYRAMID, spp_levels="4, two")
+    assert not bad.exception
+    assert "whole numbers" in bad.error[0].value
+
+
+def test_lrn_and_bilinear_are_shown_for_colour_channels():
+    at = run_app(PYRAMID, example="Landscape photo", color_mode="RGB, per channel")
+    assert heatmap_values(figure(at, "Mean outer product")).shape == (3, 3)
+    assert figure(at, "After LRN: red") is not None
