@@ -61,7 +61,8 @@ log_t = morph[0].slider("SoftPool log₁₀ T", -2.0, 2.0, 0.0, 0.1, key="morph_
                         help="High T: the mean. Low T: the max.")
 beta = morph[1].slider("LIP β", 0.0, 10.0, 1.0, 0.1, key="morph_beta", help="0: the mean. Large: the max.")
 lam = morph[2].slider("DPP λ", 0.0, 10.0, 1.0, 0.1, key="morph_lam",
-                      help="0: the mean. Large: the most deviating cell.")
+                      help="0: the mean. Large: the most deviating cell, once deviations from the window mean exceed 1 "
+                           "(on images in [0, 1] with α = 1, large λ stays near the mean).")
 alpha = morph[3].slider("DPP α", 0.0, 5.0, 1.0, 0.1, key="morph_alpha", help="Large α pulls DPP to the mean.")
 overrides = {"softpool": {"temperature": 10**log_t}, "lip": {"beta": beta}, "dpp": {"lam": lam, "alpha": alpha}}
 

@@ -1,6 +1,10 @@
 import pytest
+import torch
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_server
+
+# The tests pool tiny tensors, where torch's intra-op threads only compete with each other.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

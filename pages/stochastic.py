@@ -1,0 +1,106 @@
+"""Stochastic pooling: the sampling probabilities, many draws, and their mean converging."""
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages.ui import controls, figures, views
+from pooling_core import PoolingError, pool2d
+from pooling_core.explain import scatter_to_input, window_report
+from pooling_core.numbers import fmt
+from pooling_core.operators.stochastic import draw_cells
+
+OUTPUT_CHART = "stochastic_output_chart"
+MAX_DRAWS = 10_000
+
+settings, source = controls.sidebar()
+st.title("Stochastic pooling")
+st.caption("In training, each window outputs one of its cells, drawn with probability pᵢ = aᵢ / Σa. At test time "
+           "it outputs the expected draw Σ pᵢaᵢ. This page always uses stochastic pooling with the sidebar's "
+           "kernel, stride and padding.")
+views.require_input(source)
+x, channel_note = views.shown_plane(source, settings)
+state = st.session_state
+state.setdefault("stochastic_seed", 0)
+state.setdefault("draw_count", 1000)
+window = dict(kernel_size=settings.kernel, stride=settings.stride, padding=settings.padding,
+              dilation=settings.dilation, ceil_mode=settings.ceil_mode)
+seed = int(state["stochastic_seed"])
+try:
+    evaluated = pool2d(x, "stochastic", mode="eval", **window)
+    trained = pool2d(x, "stochastic", mode="train", seed=seed, **window)
+except PoolingError as error:
+    st.error(str(error))
+    st.stop()
+
+activations = np.maximum(x, 0)
+if evaluated.notice:
+    st.warning(evaluated.notice)
+
+views.take_click(OUTPUT_CHART)
+cell = views.selected_cell(evaluated.output.shape)
+report = window_report(evaluated, x, *cell)
+low, high = views.color_range(activations, evaluated.output)
+columns = st.columns(4 if evaluated.notice else 3)
+with columns[0]:
+    fig = figures.heatmap(scatter_to_input(evaluated.geometry, evaluated.weights),
+                          f"Probability of each cell{channel_note}", 0.0, 1.0, colorscale="Greys", show_scale=False)
+    figures.outline_window(fig, report)
+    st.plotly_chart(fig, key="probability_map", config={"displayModeBar": False})
+with columns[1]:
+    fig = figures.heatmap(evaluated.output, "Eval output Σpa (click a cell)", low, high, clickable=True,
+                          show_scale=False)
+    figures.outline_cells(fig, [cell])
+    st.plotly_chart(fig, key=OUTPUT_CHART, on_select="rerun", selection_mode=("points",),
+                    config={"displayModeBar": False})
+with columns[2]:
+    fig = figures.heatmap(trained.output, f"Train output, seed {seed}", low, high, show_scale=False)
+    figures.outline_cells(fig, [cell])
+    st.plotly_chart(fig, key="train_map", config={"displayModeBar": False})
+if evaluated.notice:
+    with columns[3]:
+        fig = figures.heatmap(activations, "After ReLU: what is pooled", low, high, show_scale=False)
+        st.plotly_chart(fig, key="relu_map", config={"displayModeBar": False})
+
+real = report.real
+values = np.maximum(report.values[real], 0)
+probabilities = report.weights[real]
+labels = [f"({report.rows[a]}, {report.cols[b]})" for a, b in zip(*np.nonzero(real))]
+st.code(report.text, language=None)
+
+buttons = st.columns([1, 1, 1, 2])
+buttons[0].button("Sample once", key="sample_once", use_container_width=True,
+                  on_click=lambda: state.update(stochastic_seed=seed + 1, draw_count=1))
+buttons[1].button("Sample N times", key="sample_many", use_container_width=True,
+                  on_click=lambda: state.update(stochastic_seed=seed + 1))
+buttons[2].number_input("N", 1, MAX_DRAWS, key="draw_count")
+buttons[3].number_input("Seed", 0, 2**31 - 1, key="stochastic_seed", help="A new seed gives a new sample.")
+
+if values.sum() == 0:
+    st.info("Every cell of this window is 0 after the ReLU: nothing can be drawn, and the output is 0.")
+    st.stop()
+count = int(state["draw_count"])
+cells = draw_cells(report.values[real], count, seed)
+drawn = values[cells]
+frequency = np.bincount(cells, minlength=len(values)) / count
+running_mean = np.cumsum(drawn) / np.arange(1, count + 1)
+
+left, right = st.columns(2)
+with left:
+    fig = go.Figure([
+        go.Bar(x=labels, y=probabilities, name="probability p", marker_color="#636efa"),
+        go.Bar(x=labels, y=frequency, name=f"share of {count} draws", marker_color="#ef553b"),
+    ])
+    fig.update_layout(title=f"Window ({cell[0]}, {cell[1]}): values {', '.join(fmt(v) for v in values)}",
+                      barmode="group", height=320, margin=dict(l=10, r=10, t=40, b=10), yaxis_range=[0, 1],
+                      xaxis_title="cell (row, column)", legend=dict(orientation="h", y=-0.3))
+    st.plotly_chart(fig, key="draw_histogram", config={"displayModeBar": False})
+with right:
+    fig = go.Figure(go.Scatter(x=np.arange(1, count + 1), y=running_mean, mode="lines", name="running mean"))
+    fig.add_hline(y=report.output, line_dash="dot", annotation_text=f"expectation {fmt(report.output)}")
+    fig.update_layout(title="Mean of the draws so far", height=320, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis_title="draws", xaxis_type="log" if count > 10 else "linear")
+    st.plotly_chart(fig, key="running_mean", config={"displayModeBar": False})
+st.markdown(f"**{count} draws** (seed {seed}): mean **{fmt(running_mean[-1])}**; the eval output, their "
+            f"expectation, is **{fmt(report.output)}**. The last draw picked {labels[cells[-1]]} = "
+            f"{fmt(drawn[-1])}.")
