@@ -5,6 +5,7 @@ import streamlit as st
 st.set_page_config(page_title="PoolScope", page_icon=":material/grid_on:", layout="wide")
 pages = [
     st.Page("pages/explore.py", title="Explore", icon=":material/grid_on:", default=True),
+    st.Page("pages/stochastic.py", title="Stochastic pooling", icon=":material/casino:"),
     st.Page("pages/weights.py", title="Pooling weights", icon=":material/balance:"),
     st.Page("pages/gradients.py", title="Gradient routing", icon=":material/undo:"),
     st.Page("pages/unpooling.py", title="Max unpooling", icon=":material/open_in_full:"),

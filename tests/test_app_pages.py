@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.apptest import decode, figure, heatmap_values, run_app
+from tests.apptest import decode, figure, figures, heatmap_values, run_app
 
 GRADIENTS = "pages/gradients.py"
 UNPOOLING = "pages/unpooling.py"
@@ -104,3 +104,70 @@ def test_lrn_and_bilinear_are_shown_for_colour_channels():
     at = run_app(PYRAMID, example="Landscape photo", color_mode="RGB, per channel")
     assert heatmap_values(figure(at, "Mean outer product")).shape == (3, 3)
     assert figure(at, "After LRN: red") is not None
+
+
+STOCHASTIC = "pages/stochastic.py"
+WEIGHTS = "pages/weights.py"
+
+
+def test_stochastic_histogram_counts_n_draws_and_mean_converges():
+    at = run_app(STOCHASTIC, draw_count=10_000)
+    assert not at.exception
+    histogram = figure(at, "Window (0, 0)")
+    probabilities, shares = (np.asarray(decode(trace["y"]), dtype=float) for trace in histogram["data"])
+    np.testing.assert_allclose(probabilities, [1 / 13, 1 / 13, 5 / 13, 6 / 13])
+    counts = shares * 10_000
+    np.testing.assert_allclose(counts, np.round(counts), atol=1e-6)
+    assert round(counts.sum()) == 10_000
+    np.testing.assert_allclose(shares, probabilities, atol=0.02)
+    mean = float(at.markdown[-1].value.split("mean **")[1].split("**")[0])
+    assert mean == pytest.approx(63 / 13, abs=0.05)
+
+
+def test_stochastic_sample_once_and_new_seed_change_the_train_map():
+    at = run_app(STOCHASTIC, source="Random grid", random_rows=8, random_cols=8)
+    first = heatmap_values(figure(at, "Train output, seed 0"))
+    at.button(key="sample_once").click().run()
+    assert not at.exception
+    assert at.number_input(key="draw_count").value == 1
+    second = heatmap_values(figure(at, "Train output, seed 1"))
+    assert not np.array_equal(first, second)
+    grid = np.random.default_rng(0).integers(0, 10, (8, 8)).astype(float)
+    windows = grid.reshape(4, 2, 4, 2).transpose(0, 2, 1, 3).reshape(4, 4, 4)
+    assert all(second[i, j] in windows[i, j] for i in range(4) for j in range(4))
+
+
+def test_stochastic_negative_input_shows_relu_notice_and_map():
+    at = run_app(STOCHASTIC, source="Type a grid", grid_text="1 -2\n3 4")
+    assert "ReLU was applied to 1 negative cell" in at.warning[0].value
+    np.testing.assert_array_equal(heatmap_values(figure(at, "After ReLU")), [[1, 0], [3, 4]])
+
+
+def test_stochastic_all_zero_window_says_nothing_can_be_drawn():
+    at = run_app(STOCHASTIC, source="Type a grid", grid_text="0 0\n0 0")
+    assert not at.exception
+    assert "nothing can be drawn" in at.info[0].value
+
+
+def test_weights_of_max_and_average_for_the_selected_window():
+    top = run_app(WEIGHTS, cell=(1, 1))
+    np.testing.assert_array_equal(heatmap_values(figure(top, "Window (1, 1) weights")), [[0, 0], [0, 1]])
+    mean = run_app(WEIGHTS, op="avg")
+    np.testing.assert_array_equal(heatmap_values(figure(mean, "Weight of each input cell")), np.full((4, 4), 0.25))
+
+
+def test_weights_page_compares_every_weighted_operator_and_morphs_softpool():
+    at = run_app(WEIGHTS, morph_log_t=-2.0)
+    assert not at.exception
+    titles = [f["layout"]["title"]["text"] for f in figures(at)]
+    assert "SoftPool: y = 6" in titles
+    assert "Average pooling: y = 3.25" in titles
+    warm = run_app(WEIGHTS, morph_log_t=2.0)
+    softpool = figure(warm, "SoftPool: y = ")
+    np.testing.assert_allclose(heatmap_values(softpool), 0.25, atol=0.01)
+
+
+def test_weights_page_explains_an_operator_without_weights():
+    at = run_app(WEIGHTS, op="lp")
+    assert not at.exception
+    assert "has no weights" in at.info[0].value
