@@ -78,8 +78,8 @@ for index, op in enumerate(compared):
         try:
             other = window_report(pool2d(x, op.id, **kwargs), x, *cell)
         except PoolingError as error:
-            st.caption(f"{op.name}: {error}")
+            st.caption(f"{op.id}: {error}")
             continue
-        fig = figures.heatmap(np.where(other.present, other.weights, np.nan), f"{op.name}: y = {fmt(other.output)}",
+        fig = figures.heatmap(np.where(other.present, other.weights, np.nan), f"{op.id}: y = {fmt(other.output)}",
                               *WEIGHT_SCALE, colorscale="Greys", show_scale=False, height=240)
         st.plotly_chart(fig, key=f"compare_{op.id}", config={"displayModeBar": False})

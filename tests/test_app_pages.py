@@ -160,10 +160,10 @@ def test_weights_page_compares_every_weighted_operator_and_morphs_softpool():
     at = run_app(WEIGHTS, morph_log_t=-2.0)
     assert not at.exception
     titles = [f["layout"]["title"]["text"] for f in figures(at)]
-    assert "SoftPool: y = 6" in titles
-    assert "Average pooling: y = 3.25" in titles
+    assert "softpool: y = 6" in titles
+    assert "avg: y = 3.25" in titles
     warm = run_app(WEIGHTS, morph_log_t=2.0)
-    softpool = figure(warm, "SoftPool: y = ")
+    softpool = figure(warm, "softpool: y = ")
     np.testing.assert_allclose(heatmap_values(softpool), 0.25, atol=0.01)
 
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import screenshot, wait_idle
+from tests.browser import ROOT, screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -64,3 +64,50 @@ def test_unpooling_page_shows_reconstruction_table(page, app_url):
     expect(page.get_by_text("How close each way back gets")).to_be_visible()
     expect(page.locator(".js-plotly-plot")).to_have_count(4)
     screenshot(page, "unpooling_textbook")
+
+
+def test_stochastic_page_samples_and_shows_the_running_mean(page, app_url):
+    page.goto(f"{app_url}/stochastic")
+    wait_idle(page)
+    expect(page.get_by_text(re.compile(r"1000 draws.*seed 0"))).to_be_visible()
+    page.get_by_role("button", name="Sample N times").click()
+    wait_idle(page)
+    expect(page.get_by_text(re.compile(r"1000 draws.*seed 1"))).to_be_visible()
+    expect(page.get_by_text("the eval output, their expectation, is 4.846")).to_be_visible()
+    screenshot(page, "stochastic_sampling")
+
+
+def test_weights_page_softpool_temperature_morphs_towards_max(page, app_url):
+    page.goto(f"{app_url}/weights")
+    wait_idle(page)
+    expect(page.locator(".js-plotly-plot").filter(has_text="softpool: y = 5.685")).to_have_count(1)
+    temperature = page.locator("[data-testid='stSlider'] input[type='range']").nth(4)  # after the 4 sidebar sliders
+    temperature.focus()
+    for _ in range(20):
+        temperature.press("ArrowLeft")
+    wait_idle(page)
+    expect(page.locator(".js-plotly-plot").filter(has_text="softpool: y = 6")).to_have_count(1)
+    screenshot(page, "weights_softpool_cold")
+
+
+def test_pyramid_page_draws_levels_and_vector(page, app_url):
+    page.goto(f"{app_url}/pyramid")
+    wait_idle(page)
+    expect(page.get_by_text("The pooled vector: 21 numbers")).to_be_visible()
+    screenshot(page, "pyramid_levels")
+
+
+def test_upload_photo_in_colour_shows_all_three_channels(page, app_url):
+    page.goto(app_url)
+    wait_idle(page)
+    page.get_by_text("Upload an image").click()
+    wait_idle(page)
+    page.get_by_text("RGB, per channel").click()
+    wait_idle(page)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(ROOT / "assets" / "landscape.png"))
+    wait_idle(page)
+    page.get_by_text("All three").click()
+    wait_idle(page)
+    expect(page.get_by_text(re.compile(r"^Red: max\("))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Blue: max\("))).to_be_visible()
+    screenshot(page, "explore_photo_all_channels")
