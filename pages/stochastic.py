@@ -65,7 +65,7 @@ if evaluated.notice:
 real = report.real
 values = np.maximum(report.values[real], 0)
 probabilities = report.weights[real]
-labels = [f"({report.rows[a]}, {report.cols[b]})" for a, b in zip(*np.nonzero(real))]
+labels = [f"({report.rows[a]}, {report.cols[b]}): {fmt(v)}" for (a, b), v in zip(zip(*np.nonzero(real)), values)]
 st.code(report.text, language=None)
 
 buttons = st.columns([1, 1, 1, 2])
@@ -93,7 +93,7 @@ with left:
     ])
     fig.update_layout(title=f"Window ({cell[0]}, {cell[1]}): values {', '.join(fmt(v) for v in values)}",
                       barmode="group", height=320, margin=dict(l=10, r=10, t=40, b=10), yaxis_range=[0, 1],
-                      xaxis_title="cell (row, column)", legend=dict(orientation="h", y=-0.3))
+                      xaxis_title="cell (row, column): value", legend=dict(orientation="h", y=-0.3))
     st.plotly_chart(fig, key="draw_histogram", config={"displayModeBar": False})
 with right:
     fig = go.Figure(go.Scatter(x=np.arange(1, count + 1), y=running_mean, mode="lines", name="running mean"))
@@ -102,5 +102,4 @@ with right:
                       xaxis_title="draws", xaxis_type="log" if count > 10 else "linear")
     st.plotly_chart(fig, key="running_mean", config={"displayModeBar": False})
 st.markdown(f"**{count} draws** (seed {seed}): mean **{fmt(running_mean[-1])}**; the eval output, their "
-            f"expectation, is **{fmt(report.output)}**. The last draw picked {labels[cells[-1]]} = "
-            f"{fmt(drawn[-1])}.")
+            f"expectation, is **{fmt(report.output)}**. The last draw picked cell {labels[cells[-1]]}.")

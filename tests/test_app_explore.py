@@ -121,3 +121,13 @@ def test_alexnet_preset_sets_overlapping_max_and_shows_its_note():
     assert (at.selectbox(key="op").value, at.slider(key="kernel").value, at.slider(key="stride").value) == ("max", 3, 2)
     assert "Krizhevsky" in at.info[0].value
     assert at.code[0].value == "max(1, 1, 2, 5, 6, 7, 3, 2, 1) = 7"
+
+
+def test_play_advances_the_inspected_cell_on_every_run():
+    at = typed(TEXTBOOK)
+    at.toggle(key="play").set_value(True).run()
+    assert at.code[0].value == "max(2, 4, 7, 8) = 8"
+    at.run()
+    assert at.code[0].value == "max(3, 2, 1, 2) = 3"
+    at.toggle(key="play").set_value(False).run()
+    assert at.code[0].value == "max(3, 2, 1, 2) = 3"
