@@ -2,18 +2,25 @@
 
 PyTorch's ``lp_pool2d`` raises the raw input to the power ``p``, so it is wrong on negative
 input (``[-1, -2, -3, 1]`` gives -5 for p=1 and NaN for p=1.5); here the norm is taken of
-``|a|``, scaled by the window maximum so that large ``p`` cannot overflow.
+``|a|``. Sliding windows without dilation take their sums of powers from ``avg_pool2d`` (as fast as
+PyTorch); where such a sum would overflow or underflow, each window is scaled by its own maximum.
 """
 
 import math
 
 import torch
+import torch.nn.functional as F
 
 from pooling_core.numbers import fmt
+from pooling_core.operators.weighting import pooled_sum, pooled_sums_apply, smallest_exact
 from pooling_core.registry import Operator, Param, register
 
 
 def lp_forward(x, geometry, p=2.0, mean=False):
+    if not math.isinf(p) and pooled_sums_apply(geometry):
+        fast = _pooled_lp(x, geometry, p, mean)
+        if fast is not None:
+            return fast
     magnitudes = geometry.gather(x.abs(), 0.0)
     peak = magnitudes.amax((-1, -2))
     if math.isinf(p):
@@ -22,7 +29,26 @@ def lp_forward(x, geometry, p=2.0, mean=False):
     total = ((magnitudes / scale[..., None, None]) ** p).sum((-1, -2))
     if mean:
         total = total / torch.as_tensor(geometry.real_mask().sum((-1, -2)), dtype=x.dtype)
-    # An all-zero window outputs 0 with gradient 0 (the p-th root has an infinite slope at 0).
+    return _root(total, scale, p)
+
+
+def _pooled_lp(x, geometry, p, mean):
+    """The window sums of ``|a|^p`` by ``avg_pool2d``, unscaled. ``None`` when a sum overflowed, or
+    a window with a nonzero cell underflowed below full precision (each window is then scaled by
+    its own maximum instead)."""
+    powers = x**p if p % 2 == 0 else x.abs() ** p
+    total = pooled_sum(powers, geometry, mean)
+    suspicious = total < smallest_exact(x.dtype)
+    if not torch.isfinite(total).all():
+        return None
+    if suspicious.any() and (F.max_pool2d(x.abs(), **geometry.sliding)[suspicious] > 0).any():
+        return None
+    return _root(total, 1.0, p)
+
+
+def _root(total, scale, p):
+    """``scale * total^(1/p)``; an all-zero window outputs 0 with gradient 0 (the root has an
+    infinite slope at 0)."""
     nonzero = total > 0
     safe_total = torch.where(nonzero, total, torch.ones_like(total))
     return torch.where(nonzero, scale * safe_total ** (1.0 / p), torch.zeros_like(total))

@@ -4,9 +4,20 @@ Unlike the official code this subtracts each window's maximum before ``exp`` (no
 about 88 in float32), normalises per window and channel (the official CPU path sums over
 channels), never clamps the output to be non-negative, and lets autograd give the exact gradient
 ``w_i (1 + a_i - y)`` where the official CUDA backward uses ``w_i``.
+
+The output alone is ``sum_R a e^(a/T) / sum_R e^(a/T)``: with the map's maximum subtracted, both
+sums come from ``avg_pool2d`` (fast); where a window's exponentials would underflow, the
+per-window softmax below is used, the same one that gives the weights.
 """
 
-from pooling_core.operators.weighting import masked_softmax, weighted
+
+from pooling_core.operators.weighting import (
+    masked_softmax,
+    pooled_sum,
+    pooled_sums_apply,
+    smallest_exact,
+    weighted,
+)
 from pooling_core.registry import Operator, Param, register
 
 
@@ -14,7 +25,17 @@ def softpool_weights(windows, real, geometry, temperature=1.0):
     return masked_softmax(windows / temperature, real)
 
 
-forward, explain = weighted(softpool_weights)
+windowed_forward, explain = weighted(softpool_weights)
+
+
+def forward(x, geometry, temperature=1.0):
+    if pooled_sums_apply(geometry):
+        scaled = x if temperature == 1.0 else x / temperature
+        exponentials = (scaled - scaled.amax((-1, -2), keepdim=True)).exp_()
+        denominator = pooled_sum(exponentials, geometry)
+        if (denominator >= smallest_exact(x.dtype)).all():
+            return pooled_sum(x * exponentials, geometry) / denominator
+    return windowed_forward(x, geometry, temperature=temperature)
 
 register(Operator(
     id="softpool", name="SoftPool",

@@ -5,6 +5,7 @@ Such an operator is defined by its weights alone; :func:`weighted` turns a weigh
 """
 
 import torch
+import torch.nn.functional as F
 
 from pooling_core.registry import Explanation
 
@@ -38,3 +39,23 @@ def weighted(weights_fn):
         return Explanation(weights=weights_of(x, geometry, **params)[1])
 
     return forward, explain
+
+
+def pooled_sums_apply(geometry) -> bool:
+    """Window sums can come from PyTorch's ``avg_pool2d``: sliding windows without dilation."""
+    return geometry.sliding is not None and geometry.sliding["dilation"] == (1, 1)
+
+
+def pooled_sum(values: torch.Tensor, geometry, mean: bool = False) -> torch.Tensor:
+    """Sum of ``values`` (N, C, H, W) over each window (padding adds 0), or the mean over its real
+    cells, by ``avg_pool2d``: much faster than gathering the windows. Needs :func:`pooled_sums_apply`."""
+    sliding = {k: v for k, v in geometry.sliding.items() if k != "dilation"}
+    if mean:
+        return F.avg_pool2d(values, **sliding, count_include_pad=False)
+    return F.avg_pool2d(values, **sliding, divisor_override=1)
+
+
+def smallest_exact(dtype) -> float:
+    """Below this, a sum may hold subnormal terms that lost their relative precision."""
+    info = torch.finfo(dtype)
+    return info.tiny / info.eps
