@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import io
+from functools import lru_cache
+
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
+from PIL import Image
 
 from pooling_core.numbers import fmt
 
@@ -12,6 +18,7 @@ DIVERGING = "RdBu_r"
 ANNOTATE_MAX_CELLS = 16 * 16
 CLICKABLE_MAX_CELLS = 64 * 64
 DISPLAY_MAX_SIDE = 256
+PICTURE_ABOVE_SIDE = 64
 HIGHLIGHT = "#ff2d55"
 
 
@@ -37,17 +44,21 @@ def heatmap(values: np.ndarray, title: str, zmin: float, zmax: float, colorscale
 
     Small grids print their values; ``clickable`` adds one invisible marker per cell carrying
     ``customdata=[row, col]`` (Streamlit reports clicks on markers, not on heatmap cells);
-    ``pad`` widens the axes to leave room for drawing padding around the input. Arrays larger
-    than ``DISPLAY_MAX_SIDE`` are drawn from every n-th cell (axes keep input coordinates): the
-    computation stays at full resolution, only the picture is lighter.
+    ``pad`` widens the axes to leave room for drawing padding around the input. Arrays with a
+    side over ``PICTURE_ABOVE_SIDE`` (photos) are sent as a colour-mapped PNG instead, from every
+    n-th cell beyond ``DISPLAY_MAX_SIDE`` (axes keep input coordinates): the computation stays at
+    full resolution, only the picture is lighter.
     """
     values = np.asarray(values, dtype=np.float32)
     rows, cols = values.shape
     step = -(-max(rows, cols) // DISPLAY_MAX_SIDE)
-    shown = values[::step, ::step]
+    if max(rows, cols) > PICTURE_ABOVE_SIDE:
+        picture = _colored_png(values[::step, ::step], zmin, zmax, colorscale)
+        fig = go.Figure(go.Image(source=picture, dx=step, dy=step, x0=0, y0=0, hoverinfo="skip"))
+        return _layout(fig, (rows, cols), title, pad, height)
     annotate = values.size <= ANNOTATE_MAX_CELLS
     trace = go.Heatmap(
-        z=shown, x=np.arange(0, cols, step), y=np.arange(0, rows, step), zmin=zmin, zmax=zmax, zmid=zmid,
+        z=values, zmin=zmin, zmax=zmax, zmid=zmid,
         colorscale=colorscale, showscale=show_scale,
         hoverinfo="skip" if clickable else None,
         hovertemplate=None if clickable else "row %{y}, col %{x}: %{z:.4g}<extra></extra>",
@@ -67,11 +78,32 @@ def heatmap(values: np.ndarray, title: str, zmin: float, zmax: float, colorscale
     return _layout(fig, (rows, cols), title, pad, height)
 
 
+@lru_cache(maxsize=8)
+def _palette(colorscale: str) -> np.ndarray:
+    """(256, 3) uint8 colours sampled evenly from a Plotly colour scale."""
+    samples = plotly.colors.sample_colorscale(plotly.colors.get_colorscale(colorscale), np.linspace(0, 1, 256))
+    return np.array([plotly.colors.unlabel_rgb(c) for c in samples], dtype=np.float64).round().astype(np.uint8)
+
+
+def _colored_png(values: np.ndarray, zmin: float, zmax: float, colorscale: str) -> str:
+    """``values`` coloured like a heatmap on ``[zmin, zmax]``, as a PNG data URI (NaN is grey)."""
+    span = (zmax - zmin) or 1.0
+    index = np.clip(np.nan_to_num((values - zmin) / span * 255, nan=0), 0, 255).astype(np.uint8)
+    pixels = _palette(colorscale)[index]
+    pixels[np.isnan(values)] = 128
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def rgb_image(channels: np.ndarray, title: str, height: int = 360) -> go.Figure:
-    """A (3, H, W) array in [0, 1] as a colour picture, on the same axes as :func:`heatmap`."""
-    pixels = (np.clip(np.moveaxis(channels, 0, -1), 0, 1) * 255).astype(np.uint8)
-    fig = go.Figure(go.Image(z=pixels, hoverinfo="skip"))
-    return _layout(fig, pixels.shape[:2], title, 0, height)
+    """A (3, H, W) array in [0, 1] as a colour picture, on the same axes as :func:`heatmap`
+    (drawn from every n-th pixel beyond ``DISPLAY_MAX_SIDE``, like the heatmaps)."""
+    rows, cols = channels.shape[-2:]
+    step = -(-max(rows, cols) // DISPLAY_MAX_SIDE)
+    pixels = (np.clip(np.moveaxis(channels[:, ::step, ::step], 0, -1), 0, 1) * 255).astype(np.uint8)
+    fig = go.Figure(go.Image(z=pixels, dx=step, dy=step, x0=0, y0=0, hoverinfo="skip"))
+    return _layout(fig, (rows, cols), title, 0, height)
 
 
 def outline_cells(fig: go.Figure, cells, color: str = HIGHLIGHT, dash: str = "solid", width: float = 3) -> go.Figure:
