@@ -1,6 +1,5 @@
 """Explore: pool an input, then inspect any output cell's window and arithmetic."""
 
-import numpy as np
 import streamlit as st
 
 from pages.ui import controls, figures, views
@@ -93,9 +92,7 @@ def inspect():
         st.code(prefix + report.text, language=None)
 
 
-plane_values = planes if result is None else np.concatenate([planes.ravel(), np.ravel(result.output)])
-finite = plane_values[np.isfinite(plane_values)]
-zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+zmin, zmax = views.color_range(planes) if result is None else views.color_range(planes, result.output)
 inspect()
 
 with st.expander("Formula, output size and citation", expanded=True):

@@ -21,7 +21,9 @@ def as_batch(x, dtype) -> tuple[torch.Tensor, tuple[int, ...]]:
     if 0 in array.shape:
         raise PoolingError(f"the input is empty (shape {array.shape}).")
     shape = (-1, 1, *array.shape) if array.ndim == 2 else (-1, *array.shape[-3:])
-    return torch.from_numpy(np.ascontiguousarray(array)).reshape(shape), array.shape[:-2]
+    # torch shares the array's memory and may not be handed a read-only one (e.g. a cached image).
+    array = np.ascontiguousarray(array) if array.flags.writeable else array.copy()
+    return torch.from_numpy(array).reshape(shape), array.shape[:-2]
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,7 +34,8 @@ class PoolResult:
     window on the input. ``weights`` (*lead, Ho, Wo, kh, kw) is each window cell's share of its
     output (padding weighs 0) for operators whose output is a weighted sum of the window, else
     ``None``; ``indices`` (*lead, Ho, Wo) are flat int64 offsets into each unpadded ``H*W``
-    plane for max-type operators, else ``None``. Both are computed on first access only.
+    plane for max-type operators, else ``None`` (their weights are the one-hot of the index). Both
+    are computed on first access only.
     """
 
     output: np.ndarray
@@ -61,11 +64,30 @@ class PoolResult:
 
     @cached_property
     def weights(self) -> np.ndarray | None:
-        return self._reshaped(self._explanation.weights)
+        explanation = self._explanation
+        if explanation.weights is None and explanation.indices is not None:
+            geometry = self.geometry
+            flat = geometry.rows[:, None, :, None] * geometry.in_size[1] + geometry.cols[None, :, None, :]
+            return _one_hot(self.indices[..., None, None], flat, geometry.real_mask(), self.output.dtype)
+        return self._reshaped(explanation.weights)
 
     @cached_property
     def indices(self) -> np.ndarray | None:
         return self._reshaped(self._explanation.indices)
+
+    def window_weights(self, i: int, j: int, lead: tuple = ()) -> np.ndarray | None:
+        """(kh, kw) weights of output ``(i, j)`` of the map ``lead``; a max-type operator's are read
+        off its one index, without building every window's weights."""
+        if self._explanation.weights is None and self.indices is not None:
+            rows, cols, real, _ = self.geometry.window(i, j)
+            flat = rows[:, None] * self.geometry.in_size[1] + cols[None, :]
+            return _one_hot(self.indices[lead][i, j], flat, real, self.output.dtype)
+        return None if self.weights is None else self.weights[lead][i, j]
+
+
+def _one_hot(index, flat_positions, real, dtype) -> np.ndarray:
+    """Max-type weights: 1 on the real window cell whose flat input position is the index."""
+    return ((flat_positions == index) & real).astype(dtype)
 
 
 def _prepare(x, op, kernel_size, stride, padding, dilation, ceil_mode, params, dtype):

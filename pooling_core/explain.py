@@ -39,9 +39,7 @@ def window_report(result: PoolResult, x: np.ndarray, i: int, j: int, lead: tuple
     height, width = plane.shape
     values = np.where(real, plane[rows.clip(0, height - 1)[:, None], cols.clip(0, width - 1)[None, :]], np.nan)
     output = float(result.output[lead][i, j]) if lead else float(result.output[i, j])
-    weights = None
-    if result.operator.has_weights:
-        weights = result.weights[lead][i, j] if lead else result.weights[i, j]
+    weights = result.window_weights(i, j, lead) if result.operator.has_weights else None
     text = arithmetic(result, values[real], None if weights is None else weights[real], output)
     return WindowReport(i, j, rows, cols, real, present, values, weights, output, text)
 

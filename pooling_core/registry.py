@@ -77,7 +77,8 @@ def _number(value, integer: bool):
 
 @dataclass(frozen=True)
 class Explanation:
-    """Per-window data of one call, as torch tensors over (N, C, Ho, Wo[, kh, kw])."""
+    """Per-window data of one call, as torch tensors over (N, C, Ho, Wo[, kh, kw]). A max-type
+    operator gives only its ``indices``: its weights are their one-hot."""
 
     weights: object = None
     indices: object = None

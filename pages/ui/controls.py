@@ -145,9 +145,11 @@ def _keep_and_share(keys) -> None:
         st.query_params.from_dict(changed)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _load_upload(data: bytes, mode: str):
+    """Decoded once per file and mode, shared read-only by every rerun and session (no copy)."""
     image = load_image(data, mode=mode)
+    image.pixels.flags.writeable = False
     return image.pixels, image.original_size, image.downscaled
 
 

@@ -30,9 +30,11 @@ def shown_plane(source, settings) -> tuple[np.ndarray, str]:
 
 def color_range(*arrays) -> tuple[float, float]:
     """One colour scale for several arrays: their finite minimum and maximum."""
-    values = np.concatenate([np.ravel(a) for a in arrays])
-    finite = values[np.isfinite(values)]
-    return (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    low, high = min(np.min(a) for a in arrays), max(np.max(a) for a in arrays)
+    if not (np.isfinite(low) and np.isfinite(high)):  # rare: skip infinities and NaN
+        finite = np.concatenate([np.ravel(a)[np.isfinite(np.ravel(a))] for a in arrays])
+        low, high = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    return float(low), float(high)
 
 
 def symmetric_range(*arrays) -> tuple[float, float]:

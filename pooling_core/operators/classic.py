@@ -22,17 +22,8 @@ def max_forward(x, geometry, return_indices=False, **_):
     return F.max_pool2d(x, **geometry.sliding, return_indices=return_indices)
 
 
-def one_hot_weights(x, geometry, indices):
-    """(N, C, Ho, Wo, kh, kw) weights that put 1 on the window cell PyTorch's index names."""
-    width = geometry.in_size[1]
-    flat = torch.as_tensor(geometry.rows[:, None, :, None] * width + geometry.cols[None, :, None, :])
-    real = torch.as_tensor(geometry.real_mask())
-    return ((flat == indices[..., None, None]) & real).to(x.dtype)
-
-
 def max_explain(x, geometry, **_):
-    _, indices = max_forward(x, geometry, return_indices=True)
-    return Explanation(weights=one_hot_weights(x, geometry, indices), indices=indices)
+    return Explanation(indices=max_forward(x, geometry, return_indices=True)[1])
 
 
 def avg_forward(x, geometry, count_include_pad=True, divisor_override=None, **_):

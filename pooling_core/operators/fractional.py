@@ -28,7 +28,7 @@ import torch
 from pooling_core.errors import PoolingError
 from pooling_core.geometry import WindowGeometry, pair
 from pooling_core.numbers import fmt
-from pooling_core.operators.classic import max_arithmetic, one_hot_weights
+from pooling_core.operators.classic import max_arithmetic
 from pooling_core.registry import Explanation, Operator, Param, register
 
 VARIANTS = ("torch", "graham_random", "graham_pseudo")
@@ -153,8 +153,7 @@ def fractional_forward(x, geometry, return_indices=False, samples=None, **_):
 
 
 def fractional_explain(x, geometry, **params):
-    _, indices = fractional_forward(x, geometry, return_indices=True, **params)
-    return Explanation(weights=one_hot_weights(x, geometry, indices), indices=indices)
+    return Explanation(indices=fractional_forward(x, geometry, return_indices=True, **params)[1])
 
 
 def fractional_notice(x, variant="torch", samples=None, seed=0, overlapping=False, **_):
