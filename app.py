@@ -1,8 +1,11 @@
 """PoolScope: see and understand pooling in convolutional networks."""
 
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="PoolScope", page_icon=":material/grid_on:", layout="wide")
+# A local icon: a Material one would be fetched from Google's servers, unreachable on a class's offline network.
+st.set_page_config(page_title="PoolScope", page_icon=str(Path(__file__).parent / "assets" / "icon.png"), layout="wide")
 pages = [
     st.Page("pages/explore.py", title="Explore", icon=":material/grid_on:", default=True),
     st.Page("pages/stochastic.py", title="Stochastic pooling", icon=":material/casino:"),

@@ -90,12 +90,25 @@ def landscape() -> np.ndarray:
     return image + rng.normal(0.0, 2.0, image.shape)
 
 
+def icon() -> np.ndarray:
+    """32x32 RGB app icon: a 4x4 grid with the maximum of each 2x2 window in orange."""
+    values = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]])
+    window_max = values.reshape(2, 2, 2, 2).max(axis=(1, 3)).repeat(2, 0).repeat(2, 1)
+    cells = np.where((values == window_max)[..., None], [240.0, 120.0, 30.0], [60.0, 90.0, 150.0])
+    image = np.full((32, 32, 3), 255.0)
+    for row in range(4):
+        for col in range(4):
+            image[8 * row + 1:8 * row + 7, 8 * col + 1:8 * col + 7] = cells[row, col]
+    return image
+
+
 def main() -> None:
     write_grid("textbook_4x4.txt", np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]]))
     write_grid("random_8x8.txt", np.random.default_rng(7).integers(0, 10, size=(8, 8)))
     write_png("checkerboard.png", checkerboard())
     write_png("edges.png", edges())
     write_png("landscape.png", landscape())
+    write_png("icon.png", icon())
 
 
 if __name__ == "__main__":

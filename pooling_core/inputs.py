@@ -126,10 +126,12 @@ class LoadedImage:
         pixels: float64 array, shape :math:`(H, W)` for mode ``"L"`` or
             :math:`(3, H, W)` (channel first) for mode ``"RGB"``.
         original_size: :math:`(H, W)` after EXIF orientation, before downscaling.
+        frames: how many frames the file holds (an animated GIF or WebP); the first is decoded.
     """
 
     pixels: np.ndarray
     original_size: tuple[int, int]
+    frames: int = 1
 
     @property
     def downscaled(self) -> bool:
@@ -225,6 +227,7 @@ def load_image(data: bytes, mode: str = "L", max_side: int = 1024) -> LoadedImag
         warnings.simplefilter("error")
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         img = _open(data)
+        frames = getattr(img, "n_frames", 1)
         width, height = img.size
         target = _target_size(width, height, max_side)
         try:
@@ -237,4 +240,4 @@ def load_image(data: bytes, mode: str = "L", max_side: int = 1024) -> LoadedImag
                 img = img.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
         except Exception as exc:
             raise PoolingError("The image could not be decoded; the file may be truncated or damaged.") from exc
-    return LoadedImage(pixels=_to_array(img, mode), original_size=(height, width))
+    return LoadedImage(pixels=_to_array(img, mode), original_size=(height, width), frames=frames)

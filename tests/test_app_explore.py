@@ -1,10 +1,7 @@
 """The Explore page through Streamlit's AppTest: values, errors, every operator."""
 
-import io
-
 import numpy as np
 import pytest
-from PIL import Image
 
 from pooling_core import OPERATORS
 from tests.apptest import figure, heatmap_values, run_app
@@ -92,26 +89,6 @@ def test_rgb_example_per_channel_and_all_three():
     at.radio(key="channel").set_value("All three").run()
     assert not at.exception
     assert [c.value.split(":")[0] for c in at.code] == ["Red", "Green", "Blue"]
-
-
-def png_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def test_upload_then_bad_upload_keeps_previous_image():
-    at = run_app(source="Upload an image")
-    image = np.zeros((6, 6), dtype=np.uint8)
-    image[0, 0] = 255
-    at.file_uploader(key="upload").set_value(("dot.png", png_bytes(image), "image/png")).run()
-    assert not at.exception
-    assert heatmap_values(figure(at, "Output"))[0, 0] == 1.0
-    at.file_uploader(key="upload").set_value(("notes.png", b"not an image", "image/png")).run()
-    assert not at.exception
-    assert "notes.png" in at.error[0].value
-    assert "previous image is still shown" in at.error[0].value
-    assert heatmap_values(figure(at, "Output"))[0, 0] == 1.0
 
 
 def test_alexnet_preset_sets_overlapping_max_and_shows_its_note():

@@ -35,6 +35,26 @@ def test_explore_typed_grid_click_shows_window_arithmetic(page, app_url):
     expect(page.get_by_text(re.compile(r"Output cell \(row 1, column 1\)"))).to_be_visible()
     screenshot(page, "explore_typed_grid_click")
 
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("Example", exact=True).click()
+    wait_idle(page)
+    sidebar.get_by_text("Type a grid", exact=True).click()
+    wait_idle(page)
+    expect(grid).to_have_value("1 1 2 4\n5 6 7 8\n3 2 1 0\n1 2 3 9")  # the typed grid is not lost
+
+
+def test_typed_html_is_shown_as_text_not_rendered(page, app_url):
+    page.goto(f"{app_url}/?source=Type+a+grid")
+    wait_idle(page)
+    grid = page.get_by_role("textbox", name="Grid: one row per line")
+    grid.fill("1 <b>2</b>")
+    grid.press("Control+Enter")
+    wait_idle(page)
+    alert = page.get_by_test_id("stAlert").first
+    expect(alert).to_contain_text("'<b>2</b>' on line 1 is not a number")
+    expect(page.get_by_test_id("stMain").locator("b")).to_have_count(0)
+    expect(grid).to_have_value("1 <b>2</b>")
+
 
 def set_slider(page, index: int, presses: int) -> None:
     handle = page.locator("[data-testid='stSlider'] input[type='range']").nth(index)

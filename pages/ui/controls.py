@@ -140,6 +140,11 @@ def _keep_and_share(keys) -> None:
     defaults = {**DEFAULTS, **param_defaults()}
     for key in keys:
         state["_kept"][key] = state[key]
+    # A value the script set for a widget outlives the widget's unmounting in the browser and would
+    # beat the kept one when the widget comes back, so drop it: the next run restores the kept value.
+    for key in state["_kept"].keys() - set(keys):
+        if key in state:
+            del state[key]
     changed = {k: _encode(v) for k, v in state["_kept"].items() if v != defaults.get(k)}
     if dict(st.query_params) != changed:
         st.query_params.from_dict(changed)
@@ -150,7 +155,7 @@ def _load_upload(data: bytes, mode: str):
     """Decoded once per file and mode, shared read-only by every rerun and session (no copy)."""
     image = load_image(data, mode=mode)
     image.pixels.flags.writeable = False
-    return image.pixels, image.original_size, image.downscaled
+    return image
 
 
 def _color_widgets(used: list) -> str:
@@ -195,17 +200,20 @@ def _source_widgets() -> tuple[Source, list[str]]:
         kept = state.get("_last_upload")
         return (Source(kept) if kept is not None else Source(None, notice="Upload an image to start.")), used
     try:
-        pixels, original, downscaled = _load_upload(upload.getvalue(), "RGB" if color_mode != "Grayscale" else "L")
+        image = _load_upload(upload.getvalue(), "RGB" if color_mode != "Grayscale" else "L")
     except PoolingError as error:
         kept = state.get("_last_upload")
         note = " The previous image is still shown." if kept is not None else ""
         return Source(kept, error=f"{upload.name}: {error}{note}"), used
-    state["_last_upload"] = pixels
-    notice = None
-    if downscaled:
-        height, width = pixels.shape[-2:]
-        notice = f"The image was {original[1]} x {original[0]} pixels; it is pooled at {width} x {height}."
-    return Source(pixels, notice=notice), used
+    state["_last_upload"] = image.pixels
+    notes = []
+    if image.frames > 1:
+        notes.append(f"The file holds {image.frames} frames; the first is pooled.")
+    if image.downscaled:
+        height, width = image.pixels.shape[-2:]
+        original_height, original_width = image.original_size
+        notes.append(f"The image was {original_width} x {original_height} pixels; it is pooled at {width} x {height}.")
+    return Source(image.pixels, notice=" ".join(notes) or None), used
 
 
 def _apply_preset() -> None:

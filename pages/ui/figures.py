@@ -106,22 +106,27 @@ def rgb_image(channels: np.ndarray, title: str, height: int = 360) -> go.Figure:
     return _layout(fig, (rows, cols), title, 0, height)
 
 
+def _cell_outline(row: int, col: int, color: str, dash: str, width: float) -> dict:
+    return dict(type="rect", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5,
+                line=dict(color=color, width=width, dash=dash), fillcolor="rgba(0,0,0,0)")
+
+
+def _add_shapes(fig: go.Figure, shapes: list[dict]) -> go.Figure:
+    # One assignment: add_shape re-validates all earlier shapes, quadratic in a large window's cells.
+    fig.layout.shapes = (*fig.layout.shapes, *shapes)
+    return fig
+
+
 def outline_cells(fig: go.Figure, cells, color: str = HIGHLIGHT, dash: str = "solid", width: float = 3) -> go.Figure:
     """Draw a square outline around each (row, col) in ``cells``."""
-    for row, col in cells:
-        fig.add_shape(type="rect", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5,
-                      line=dict(color=color, width=width, dash=dash), fillcolor="rgba(0,0,0,0)")
-    return fig
+    return _add_shapes(fig, [_cell_outline(row, col, color, dash, width) for row, col in cells])
 
 
 def outline_window(fig: go.Figure, report) -> go.Figure:
     """Outline a window on the input: real cells solid, padding dotted."""
-    for a, row in enumerate(report.rows):
-        for b, col in enumerate(report.cols):
-            if report.present[a, b]:
-                outline_cells(fig, [(row, col)], dash="solid" if report.real[a, b] else "dot",
-                              width=3 if report.real[a, b] else 2)
-    return fig
+    return _add_shapes(fig, [
+        _cell_outline(row, col, HIGHLIGHT, "solid" if report.real[a, b] else "dot", 3 if report.real[a, b] else 2)
+        for a, row in enumerate(report.rows) for b, col in enumerate(report.cols) if report.present[a, b]])
 
 
 def outline_block(fig: go.Figure, rows, cols, color: str = "rgba(255,255,255,0.5)", dash: str = "dot") -> go.Figure:
