@@ -21,7 +21,7 @@ Errors are exceptions, timeouts and ``stException`` elements. An isolation viola
 session's marker on the page (code blocks and heatmap labels), or the session's own marker
 missing; a typed grid that is lost on the way to "Example" and back makes the action time out.
 Each action's server answer is timed too, on the websocket: from the rerun request to the
-message that the run has finished. The browsers run at niceness 10, below the server, standing in
+message that the run has finished. The browsers run at niceness 19, below the server, standing in
 for 30 devices of their own. The server's RSS (with its children) is sampled every 0.5 s and its
 peak reported, with the server's share of the CPU in the steady phase.
 Chromium may reach 127.0.0.1 only. Everything started here is killed at the end, also on failure.
@@ -485,7 +485,7 @@ def worker_main(wid, sids, url, texts, names, options, messages, phases) -> None
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     # In a classroom every browser runs on its own device; here they share the server's cores, so
     # they yield to it (Chromium inherits the niceness).
-    os.nice(10)
+    os.nice(19)
     records: list[dict] = []
     try:
         records = asyncio.run(run_worker(wid, sids, url, texts, names, options, messages, phases))
