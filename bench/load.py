@@ -73,7 +73,7 @@ SETTLE_JS = """([wanted, grid]) => {
   if (grid !== (area !== null)) return false;
   for (const code of document.querySelectorAll("[data-testid='stMain'] [data-testid='stCode'] code")) {
     const text = code.textContent.trim();
-    if (wanted.includes(text) && code.checkVisibility()) return {text};
+    if (text === wanted && code.checkVisibility()) return true;
   }
   return false;
 }"""
@@ -276,22 +276,17 @@ class Session:
                 and frame_type(ForwardMsg, payload) == "script_finished"):
             self.run_finished = time.perf_counter()
 
-    def want(self) -> dict[str, str]:
-        """The arithmetic texts the page may show now, each with the input it comes from."""
+    def want(self) -> str:
+        """The arithmetic text the page must show now."""
         op, k = OPERATOR_CYCLE[self.op_index], KERNEL_CYCLE[self.kernel_index]
-        if self.source == "example":
-            return {self.texts[("example", op, k)]: "example"}
-        return {self.texts[(self.grid, op, k)]: self.grid}
+        return self.texts[("example" if self.source == "example" else self.grid, op, k)]
 
-    async def settle(self, timeout_ms: float | None = None) -> str:
-        """Wait until the run is over and shows one of the wanted texts; return that text's input."""
-        wanted = self.want()
-        handle = await self.page.wait_for_function(SETTLE_JS, arg=[list(wanted), self.source == "grid"],
+    async def settle(self, timeout_ms: float | None = None) -> None:
+        """Wait until the run is over and shows the wanted text."""
+        handle = await self.page.wait_for_function(SETTLE_JS, arg=[self.want(), self.source == "grid"],
                                                    polling=50, timeout=timeout_ms or self.timeout_ms)
-        shown = await handle.json_value()
-        if shown == "exception":
+        if await handle.json_value() == "exception":
             raise AppError("stException on the page")
-        return wanted[shown["text"]]
 
     async def check_isolation(self, action: str) -> None:
         shown = await self.page.evaluate(SHOWN_JS)

@@ -15,12 +15,7 @@ st.caption(f"**{operator.name}**: {operator.summary}")
 preset = controls.matching_preset(settings)
 if preset is not None:
     st.info(f"**{preset.name}.** {preset.note}")
-if source.notice:
-    st.info(source.notice)
-if source.error:
-    st.error(source.error)
-if source.array is None:
-    st.stop()
+views.require_input(source)
 
 x = source.array
 result, problem = views.pool(x, settings)

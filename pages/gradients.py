@@ -18,10 +18,7 @@ st.caption("In the backward pass each output passes its upstream gradient to the
            "Red cells receive positive gradient, blue negative, white none.")
 views.require_input(source)
 x, channel_note = views.shown_plane(source, settings)
-result, problem = views.pool(x, settings)
-if problem:
-    st.error(problem)
-    st.stop()
+result = views.pool_or_stop(x, settings)
 
 views.take_click(OUTPUT_CHART)
 cell = views.selected_cell(result.output.shape)

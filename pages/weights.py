@@ -20,10 +20,7 @@ st.caption("Many pooling operators output a weighted sum of their window, y = Σ
            "lie in between.")
 views.require_input(source)
 x, channel_note = views.shown_plane(source, settings)
-result, problem = views.pool(x, settings)
-if problem:
-    st.error(problem)
-    st.stop()
+result = views.pool_or_stop(x, settings)
 
 views.take_click(OUTPUT_CHART)
 cell = views.selected_cell(result.output.shape)

@@ -52,6 +52,15 @@ def pool(x: np.ndarray, settings):
         return None, str(error)
 
 
+def pool_or_stop(x: np.ndarray, settings):
+    """``pool2d`` with the user's settings; when they do not fit, the library's message ends the page."""
+    result, problem = pool(x, settings)
+    if problem:
+        st.error(problem)
+        st.stop()
+    return result
+
+
 def selected_cell(out_shape) -> tuple[int, int]:
     """The output cell being inspected, kept inside the output's bounds."""
     rows, cols = out_shape
