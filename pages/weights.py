@@ -15,7 +15,7 @@ WEIGHT_SCALE = (0.0, 1.0)
 settings, source = controls.sidebar()
 operator = settings.operator
 st.title("Pooling weights")
-st.caption("Many pooling operators output a weighted sum of their window, y = Σ wᵢ aᵢ. The weights show what "
+st.caption("Many pooling operators output a weighted sum of their window, $y = \\sum_i w_i a_i$. The weights show what "
            "each operator listens to: max puts everything on one cell, average spreads it evenly, the others "
            "lie in between.")
 views.require_input(source)
