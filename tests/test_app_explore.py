@@ -74,6 +74,20 @@ def test_click_selection_moves_the_inspected_window():
     assert at.code[0].value == "max(3, 2, 1, 2) = 3"
 
 
+def test_window_outline_is_one_path_per_style_and_margins_are_fixed():
+    at = typed(TEXTBOOK, kernel=3, stride=1, padding=1)
+    inputs = figure(at, "Input")
+    outlines = [s for s in inputs["layout"]["shapes"] if s["type"] == "path"]
+    # output cell (0, 0) with padding 1 reads rows and columns -1..1: 4 real cells, 5 of padding
+    solid = next(s for s in outlines if s["line"]["dash"] == "solid")
+    dotted = next(s for s in outlines if s["line"]["dash"] == "dot")
+    assert solid["path"].count("Z") == 4 and dotted["path"].count("Z") == 5
+    assert solid["path"].startswith("M-0.5,-0.5H0.5V0.5H-0.5Z")
+    # Plotly redraws a figure whose margins it may grow; every heatmap has room for its labels
+    assert inputs["layout"]["margin"]["autoexpand"] is False
+    assert figure(at, "Output")["layout"]["margin"]["r"] > inputs["layout"]["margin"]["r"]  # its colour bar
+
+
 @pytest.mark.parametrize("op", list(OPERATORS))
 def test_every_operator_runs_without_exception(op):
     at = run_app(op=op)

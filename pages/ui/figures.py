@@ -22,12 +22,14 @@ PICTURE_ABOVE_SIDE = 64
 HIGHLIGHT = "#ff2d55"
 
 
-def _layout(fig: go.Figure, shape, title: str, pad: int = 0, height: int = 360) -> go.Figure:
+def _layout(fig: go.Figure, shape, title: str, pad: int = 0, height: int = 360, colorbar: bool = False) -> go.Figure:
     rows, cols = shape
     fig.update_layout(
         title=dict(text=title, x=0.5, xanchor="center", font=dict(size=15)),
-        height=height, margin=dict(l=10, r=10, t=40, b=10), showlegend=False,
-        plot_bgcolor="rgba(0,0,0,0)",
+        # Fixed margins with room for tick labels and a colour bar: letting Plotly grow them draws
+        # every figure twice, the larger part of a rerun's work in the browser.
+        height=height, margin=dict(l=40, r=70 if colorbar else 10, t=40, b=30, autoexpand=False),
+        showlegend=False, plot_bgcolor="rgba(0,0,0,0)",
     )
     ticks = dict(tickmode="linear", tick0=0, dtick=1) if max(rows, cols) <= 32 else dict(tickmode="auto")
     fig.update_xaxes(range=[-0.5 - pad, cols - 0.5 + pad], showgrid=False, zeroline=False, constrain="domain",
@@ -75,7 +77,7 @@ def heatmap(values: np.ndarray, title: str, zmin: float, zmax: float, colorscale
             hovertemplate="row %{customdata[0]}, col %{customdata[1]}: %{text}<extra>click to inspect</extra>",
             text=[fmt(v) for v in values.ravel()],
         ))
-    return _layout(fig, (rows, cols), title, pad, height)
+    return _layout(fig, (rows, cols), title, pad, height, colorbar=show_scale)
 
 
 @lru_cache(maxsize=8)
@@ -106,27 +108,26 @@ def rgb_image(channels: np.ndarray, title: str, height: int = 360) -> go.Figure:
     return _layout(fig, (rows, cols), title, 0, height)
 
 
-def _cell_outline(row: int, col: int, color: str, dash: str, width: float) -> dict:
-    return dict(type="rect", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5,
-                line=dict(color=color, width=width, dash=dash), fillcolor="rgba(0,0,0,0)")
-
-
-def _add_shapes(fig: go.Figure, shapes: list[dict]) -> go.Figure:
-    # One assignment: add_shape re-validates all earlier shapes, quadratic in a large window's cells.
-    fig.layout.shapes = (*fig.layout.shapes, *shapes)
-    return fig
+def _outline(cells, color: str, dash: str, width: float) -> dict:
+    """One path shape outlining every (row, col) in ``cells``: a shape per cell costs the browser far more."""
+    path = "".join(f"M{col - 0.5},{row - 0.5}H{col + 0.5}V{row + 0.5}H{col - 0.5}Z" for row, col in cells)
+    return dict(type="path", path=path, line=dict(color=color, width=width, dash=dash))
 
 
 def outline_cells(fig: go.Figure, cells, color: str = HIGHLIGHT, dash: str = "solid", width: float = 3) -> go.Figure:
     """Draw a square outline around each (row, col) in ``cells``."""
-    return _add_shapes(fig, [_cell_outline(row, col, color, dash, width) for row, col in cells])
+    cells = list(cells)
+    if cells:
+        fig.add_shape(**_outline(cells, color, dash, width))
+    return fig
 
 
 def outline_window(fig: go.Figure, report) -> go.Figure:
     """Outline a window on the input: real cells solid, padding dotted."""
-    return _add_shapes(fig, [
-        _cell_outline(row, col, HIGHLIGHT, "solid" if report.real[a, b] else "dot", 3 if report.real[a, b] else 2)
-        for a, row in enumerate(report.rows) for b, col in enumerate(report.cols) if report.present[a, b]])
+    for real, dash, width in ((True, "solid", 3), (False, "dot", 2)):
+        outline_cells(fig, [(row, col) for a, row in enumerate(report.rows) for b, col in enumerate(report.cols)
+                            if report.present[a, b] and report.real[a, b] == real], dash=dash, width=width)
+    return fig
 
 
 def outline_block(fig: go.Figure, rows, cols, color: str = "rgba(255,255,255,0.5)", dash: str = "dot") -> go.Figure:
