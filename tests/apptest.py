@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
@@ -45,3 +46,8 @@ def figure(at: AppTest, title_start: str) -> dict:
 def heatmap_values(fig: dict) -> np.ndarray:
     trace = next(t for t in fig["data"] if t["type"] == "heatmap")
     return np.asarray(decode(trace["z"]), dtype=np.float64)
+
+
+def shown(markdown: str) -> str:
+    """What Streamlit's Markdown shows for ``markdown`` that escapes punctuation with backslashes."""
+    return re.sub(r"\\(.)", r"\1", markdown)

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import streamlit as st
 
 from pooling_core import PoolingError, output_size, pool2d
 
 CELL_KEY = "cell"
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def literal(text: str) -> str:
+    """``text`` escaped so that Streamlit's Markdown shows it as typed (a grid token such as
+    ``*2*`` or ``$x$``, a file name), neither formatted nor read as LaTeX."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def require_input(source) -> None:
     """Show the source's notice or error; stop the page when there is no input to show."""
     if source.notice:
-        st.info(source.notice)
+        st.info(literal(source.notice))
     if source.error:
-        st.error(source.error)
+        st.error(literal(source.error))
     if source.array is None:
         st.stop()
 
