@@ -1,7 +1,7 @@
 """PoolScope under load: N real Chromium sessions against one ``streamlit run app.py``.
 
     python bench/load.py --sessions 4 --seconds 20    # quick
-    python bench/load.py --sessions 30 --seconds 120  # the target load
+    python bench/load.py --sessions 30 --seconds 300  # the target load
 
 The script starts the server itself (free port, headless, no file watcher, bound to 127.0.0.1),
 then spreads the sessions over a few worker processes; each worker runs one Chromium and drives
