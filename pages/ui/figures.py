@@ -26,8 +26,8 @@ def _layout(fig: go.Figure, shape, title: str, pad: int = 0, height: int = 360, 
     rows, cols = shape
     fig.update_layout(
         title=dict(text=title, x=0.5, xanchor="center", font=dict(size=15)),
-        # Fixed margins with room for tick labels and a colour bar: letting Plotly grow them draws
-        # every figure twice, the larger part of a rerun's work in the browser.
+        # Fixed margins with room for tick labels and a colour bar: when Plotly may grow them it
+        # draws every figure twice on each rerun.
         height=height, margin=dict(l=40, r=70 if colorbar else 10, t=40, b=30, autoexpand=False),
         showlegend=False, plot_bgcolor="rgba(0,0,0,0)",
     )
