@@ -13,8 +13,9 @@ operator = settings.operator
 st.title("Explore pooling")
 st.caption(f"**{operator.name}**: {operator.summary}")
 preset = controls.matching_preset(settings)
+preset_note = st.empty()  # a slot of its own, for the reason given in views.require_input
 if preset is not None:
-    st.info(f"**{preset.name}.** {preset.note}")
+    preset_note.info(f"**{preset.name}.** {preset.note}")
 views.require_input(source)
 
 x = source.array

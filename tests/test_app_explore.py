@@ -114,6 +114,17 @@ def test_alexnet_preset_sets_overlapping_max_and_shows_its_note():
     assert at.code[0].value == "max(1, 1, 2, 5, 6, 7, 3, 2, 1) = 7"
 
 
+def test_the_preset_note_has_a_slot_so_the_charts_keep_their_place():
+    """The browser rebuilds an element whose place changes; the note must not move the charts."""
+    def layout(at):
+        return [getattr(node, "type", None) for node in at.main.children.values()]
+
+    plain, noted = layout(typed(TEXTBOOK)), layout(typed(TEXTBOOK, kernel=3))
+    assert plain[2] == "empty" and noted[2] == "info"
+    assert plain[:2] + plain[3:] == noted[:2] + noted[3:]
+    assert "flex_container" in plain
+
+
 def test_play_advances_the_inspected_cell_on_every_run():
     at = typed(TEXTBOOK)
     at.toggle(key="play").set_value(True).run()

@@ -20,11 +20,17 @@ def literal(text: str) -> str:
 
 
 def require_input(source) -> None:
-    """Show the source's notice or error; stop the page when there is no input to show."""
+    """Show the source's notice or error; stop the page when there is no input to show.
+
+    Each message has a slot of its own, filled or not, so that the elements below keep their
+    places when a message comes or goes: the browser then updates them instead of building them
+    again.
+    """
+    notice, error = st.empty(), st.empty()
     if source.notice:
-        st.info(literal(source.notice))
+        notice.info(literal(source.notice))
     if source.error:
-        st.error(literal(source.error))
+        error.error(literal(source.error))
     if source.array is None:
         st.stop()
 
