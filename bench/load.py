@@ -270,13 +270,18 @@ def frame_type(message_class, payload) -> str | None:
         return None
 
 
+def new_record(sid: int) -> dict:
+    """What one session reports: its times, errors and isolation violations."""
+    return {"sid": sid, "initial_load": None, "page_load": [], "reruns": [], "script_reruns": [], "server": [],
+            "errors": [], "violations": []}
+
+
 class Session:
     def __init__(self, page, sid: int, url: str, texts: dict, names: dict, timeout: float, load_timeout: float,
                  think: float = 0.0):
         self.page, self.sid, self.url, self.texts, self.names = page, sid, url, texts, names
         self.timeout_ms, self.load_timeout_ms = timeout * 1000, load_timeout * 1000
-        self.record = {"sid": sid, "initial_load": None, "page_load": [], "reruns": [], "script_reruns": [],
-                       "server": [], "errors": [], "violations": []}
+        self.record = new_record(sid)
         self.rerun_sent = self.run_finished = None
         self.action, self.deadline = "load", math.inf
         self.think, self.rng = think, random.Random(sid)
@@ -340,9 +345,9 @@ class Session:
         start = time.perf_counter()
         await act()
         settled = await self.settle()
-        self.record["script_reruns"].append(time.perf_counter() - start)
         if settled["input"] is None:
             raise RuntimeError("the action sent no key or mouse event to the page")
+        self.record["script_reruns"].append(time.perf_counter() - start)
         self.record["reruns"].append((action, (settled["at"] - settled["input"]) / 1000))
         if self.run_finished is not None:
             self.record["server"].append(self.run_finished - self.rerun_sent)
@@ -524,9 +529,9 @@ def worker_main(wid, sids, url, texts, names, options, messages, phases) -> None
     try:
         records = asyncio.run(run_worker(wid, sids, url, texts, names, options, messages, phases))
     except Exception as error:  # reported as errors of this worker's sessions
-        records = [{"sid": sid, "initial_load": None, "page_load": [], "reruns": [], "script_reruns": [], "server": [],
-                    "violations": [],
-                    "errors": [("exception", f"worker {wid}: {type(error).__name__}: {error}")]} for sid in sids]
+        records = [new_record(sid) for sid in sids]
+        for record in records:
+            record["errors"].append(("exception", f"worker {wid}: {type(error).__name__}: {error}"))
     messages.put(("result", wid, records))
 
 
