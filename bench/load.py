@@ -24,9 +24,10 @@ Errors are exceptions, timeouts and ``stException`` elements. An isolation viola
 session's marker on the page (code blocks and heatmap labels), or the session's own marker
 missing; a typed grid that is lost on the way to "Example" and back makes the action time out.
 Each action's server answer is timed too, on the websocket: from the rerun request to the
-message that the run has finished. The browsers run at niceness 19, below the server, standing in
-for 30 devices of their own. The server's RSS (with its children) is sampled every 0.5 s and its
-peak reported, with the server's share of the CPU in the steady phase.
+message that the run has finished. The browsers run at the lowest priority, below the server,
+standing in for 30 devices of their own (see ``yield_to_server``). The server's RSS (with its
+children) is sampled every 0.5 s and its peak reported, with the server's share of the CPU in the
+steady phase.
 Chromium may reach 127.0.0.1 only. Everything started here is killed at the end, also on failure.
 The last line printed is one JSON object.
 """
@@ -482,6 +483,24 @@ async def warm_up(browser, url: str, texts: dict, names: dict, timeout: float, l
         await context.close()
 
 
+def yield_to_server() -> None:
+    """Give this worker's Chromium the lowest CPU priority. Playwright starts Chromium in a session
+    of its own (setsid); Linux's autogroups (on by default) share the CPU between sessions first and
+    by niceness only within one, and Chromium sets its threads' niceness itself (0, or -8 as root).
+    So the niceness goes to the browser's session (its autogroup), where every renderer it starts
+    later lands too."""
+    procs = all_procs()
+    browsers = [pid for pid in descendants(procs, os.getpid()) if procs[pid]["name"] == "chromium"]
+    problem = None if browsers else "no Chromium process found"
+    for pid in browsers:
+        try:
+            Path(f"/proc/{pid}/autogroup").write_text("19")
+        except OSError as error:
+            problem = error
+    if problem:
+        print(f"the browsers keep their priority: {problem}", file=sys.stderr)
+
+
 async def run_worker(wid: int, sids: list[int], url: str, texts: dict, names: dict, options: dict,
                      messages, phases: Phases) -> list[dict]:
     from playwright.async_api import async_playwright
@@ -489,6 +508,7 @@ async def run_worker(wid: int, sids: list[int], url: str, texts: dict, names: di
     sessions: list[Session] = []
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield_to_server()
         try:
             for sid in sids:
                 context = await browser.new_context(viewport=VIEWPORT)
@@ -523,7 +543,7 @@ async def run_worker(wid: int, sids: list[int], url: str, texts: dict, names: di
 def worker_main(wid, sids, url, texts, names, options, messages, phases) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     # In a classroom every browser runs on its own device; here they share the server's cores, so
-    # they yield to it (Chromium inherits the niceness).
+    # they yield to it: Playwright's driver through this niceness, Chromium in yield_to_server.
     os.nice(19)
     records: list[dict] = []
     try:
