@@ -7,6 +7,7 @@ from pooling_core.explain import window_report
 
 OUTPUT_CHART = "output_chart"
 PLAY_KEY = "play"
+ROW_KEY, COLUMN_KEY = "cell_row", "cell_column"
 
 settings, source = controls.sidebar()
 operator = settings.operator
@@ -53,6 +54,10 @@ def draw_output(out, cell):
                     config={"displayModeBar": False})
 
 
+def go_to_typed_cell():
+    st.session_state[views.CELL_KEY] = (st.session_state[ROW_KEY], st.session_state[COLUMN_KEY])
+
+
 @st.fragment(run_every=1.0 if st.session_state.get(PLAY_KEY) else None)
 def inspect():
     if result is None:
@@ -67,6 +72,7 @@ def inspect():
     if st.session_state.get(PLAY_KEY):
         views.step_cell(out.shape[-2:], +1)
     cell = views.selected_cell(out.shape[-2:])
+    st.session_state[ROW_KEY], st.session_state[COLUMN_KEY] = cell  # a click or a step moves the inputs too
     shown = range(3) if all_channels else [channel_index]
     lead = (lambda c: (c,)) if source.is_rgb else (lambda c: ())
     reports = {c: window_report(result, x, *cell, lead=lead(c)) for c in shown}
@@ -76,13 +82,15 @@ def inspect():
     with right:
         draw_output(out, cell)
 
-    step = st.columns([1, 1, 1, 3])
-    step[0].button("◀ Previous", key="previous", on_click=views.step_cell, args=(out.shape[-2:], -1),
+    rows, cols = out.shape[-2:]
+    step = st.columns(5, vertical_alignment="bottom")
+    step[0].button("◀ Previous", key="previous", on_click=views.step_cell, args=((rows, cols), -1),
                    use_container_width=True)
-    step[1].button("Next ▶", key="next", on_click=views.step_cell, args=(out.shape[-2:], +1),
+    step[1].button("Next ▶", key="next", on_click=views.step_cell, args=((rows, cols), +1),
                    use_container_width=True)
     step[2].toggle("Play", key=PLAY_KEY, help="Scan the output cells one after another.")
-    step[3].markdown(f"**Output cell (row {cell[0]}, column {cell[1]})**")
+    step[3].number_input("Output row", 0, rows - 1, key=ROW_KEY, on_change=go_to_typed_cell)
+    step[4].number_input("Output column", 0, cols - 1, key=COLUMN_KEY, on_change=go_to_typed_cell)
     for c, report in reports.items():
         prefix = f"{controls.CHANNELS[c]}: " if all_channels else ""
         st.code(prefix + report.text, language=None)

@@ -62,7 +62,32 @@ def test_next_button_moves_the_inspected_window():
     at = typed(TEXTBOOK)
     at.button(key="next").click().run()
     assert at.code[0].value == "max(2, 4, 7, 8) = 8"
+    assert (at.number_input(key="cell_row").value, at.number_input(key="cell_column").value) == (0, 1)
     at.button(key="previous").click().run().button(key="previous").click().run()
+    assert at.code[0].value == "max(1, 0, 3, 4) = 4"
+    assert (at.number_input(key="cell_row").value, at.number_input(key="cell_column").value) == (1, 1)
+
+
+def test_typed_row_and_column_move_the_inspected_window():
+    at = typed(TEXTBOOK)
+    assert (at.number_input(key="cell_row").max, at.number_input(key="cell_column").max) == (1, 1)
+    at.number_input(key="cell_row").set_value(1).run()
+    assert at.code[0].value == "max(3, 2, 1, 2) = 3"
+    at.number_input(key="cell_column").set_value(1).run()
+    assert at.code[0].value == "max(1, 0, 3, 4) = 4"
+    at.button(key="next").click().run()  # wraps around to the first cell
+    assert at.code[0].value == "max(1, 1, 5, 6) = 6"
+    assert (at.number_input(key="cell_row").value, at.number_input(key="cell_column").value) == (0, 0)
+
+
+def test_cell_inputs_follow_a_smaller_output():
+    at = typed(TEXTBOOK, kernel=2, stride=1)
+    at.number_input(key="cell_row").set_value(2).run()
+    at.number_input(key="cell_column").set_value(2).run()
+    assert at.code[0].value == "max(1, 0, 3, 4) = 4"
+    at.slider(key="stride").set_value(2).run()  # the output shrinks to 2x2: the last cell is kept
+    assert not at.exception
+    assert (at.number_input(key="cell_row").value, at.number_input(key="cell_row").max) == (1, 1)
     assert at.code[0].value == "max(1, 0, 3, 4) = 4"
 
 
