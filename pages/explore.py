@@ -68,10 +68,11 @@ def inspect():
             st.error(problem)
         return
     out = result.output if source.is_rgb else result.output[None]
+    shape = rows, cols = out.shape[-2:]
     views.take_click(OUTPUT_CHART)
     if st.session_state.get(PLAY_KEY):
-        views.step_cell(out.shape[-2:], +1)
-    cell = views.selected_cell(out.shape[-2:])
+        views.step_cell(shape, +1)
+    cell = views.selected_cell(shape)
     st.session_state[ROW_KEY], st.session_state[COLUMN_KEY] = cell  # a click or a step moves the inputs too
     shown = range(3) if all_channels else [channel_index]
     lead = (lambda c: (c,)) if source.is_rgb else (lambda c: ())
@@ -82,11 +83,10 @@ def inspect():
     with right:
         draw_output(out, cell)
 
-    rows, cols = out.shape[-2:]
     step = st.columns(5, vertical_alignment="bottom")
-    step[0].button("◀ Previous", key="previous", on_click=views.step_cell, args=((rows, cols), -1),
+    step[0].button("◀ Previous", key="previous", on_click=views.step_cell, args=(shape, -1),
                    use_container_width=True)
-    step[1].button("Next ▶", key="next", on_click=views.step_cell, args=((rows, cols), +1),
+    step[1].button("Next ▶", key="next", on_click=views.step_cell, args=(shape, +1),
                    use_container_width=True)
     step[2].toggle("Play", key=PLAY_KEY, help="Scan the output cells one after another.")
     step[3].number_input("Output row", 0, rows - 1, key=ROW_KEY, on_change=go_to_typed_cell)
