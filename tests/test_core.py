@@ -262,6 +262,16 @@ def test_max_nan_propagates():
     assert_array_equal(out[1], [3, 4])
 
 
+@pytest.mark.parametrize("dilation", [1, 2])  # avg_pool2d's window sums, and gathered windows
+@pytest.mark.parametrize("p", [2.0, 1.5])
+def test_lp_nan_propagates(p, dilation):
+    x = np.ones((4, 4))
+    x[0, 0] = np.nan
+    out = pool2d(x, "lp", 2, stride=2, dilation=dilation, p=p).output
+    assert np.isnan(out[0, 0])
+    assert np.isfinite(out.ravel()[1:]).all()
+
+
 def test_max_padding_is_minus_infinity_not_zero():
     x = -np.arange(1.0, 10.0).reshape(3, 3)
     out = pool2d(x, "max", 2, 2, 1).output

@@ -29,29 +29,31 @@ def lp_forward(x, geometry, p=2.0, mean=False):
     total = ((magnitudes / scale[..., None, None]) ** p).sum((-1, -2))
     if mean:
         total = total / torch.as_tensor(geometry.real_mask().sum((-1, -2)), dtype=x.dtype)
-    return _root(total, scale, p)
+    return scale * _root(total, p)
 
 
 def _pooled_lp(x, geometry, p, mean):
-    """The window sums of ``|a|^p`` by ``avg_pool2d``, unscaled. ``None`` when a sum overflowed, or
-    a window with a nonzero cell underflowed below full precision (each window is then scaled by
-    its own maximum instead)."""
+    """The window sums of ``|a|^p`` by ``avg_pool2d``, unscaled. ``None`` when a sum overflowed (or
+    is NaN), or a window with a nonzero cell underflowed below full precision (each window is then
+    scaled by its own maximum instead)."""
     powers = x**p if p % 2 == 0 else x.abs() ** p
     total = pooled_sum(powers, geometry, mean)
-    suspicious = total < smallest_exact(x.dtype)
-    if not torch.isfinite(total).all():
+    # One pass for both bounds; the per-window checks run only when a bound is out of range.
+    low, high = torch.aminmax(total.detach())
+    if not math.isfinite(high):
         return None
-    if suspicious.any() and (F.max_pool2d(x.abs(), **geometry.sliding)[suspicious] > 0).any():
-        return None
-    return _root(total, 1.0, p)
+    if low < smallest_exact(x.dtype):
+        suspicious = total < smallest_exact(x.dtype)
+        if (F.max_pool2d(x.abs(), **geometry.sliding)[suspicious] > 0).any():
+            return None
+    return _root(total, p)
 
 
-def _root(total, scale, p):
-    """``scale * total^(1/p)``; an all-zero window outputs 0 with gradient 0 (the root has an
-    infinite slope at 0)."""
-    nonzero = total > 0
-    safe_total = torch.where(nonzero, total, torch.ones_like(total))
-    return torch.where(nonzero, scale * safe_total ** (1.0 / p), torch.zeros_like(total))
+def _root(total, p):
+    """``total^(1/p)``; an all-zero window outputs 0 with gradient 0 (the root has an infinite
+    slope at 0). NaN stays NaN."""
+    zero = total == 0
+    return (total.masked_fill(zero, 1.0) ** (1.0 / p)).masked_fill_(zero, 0.0)
 
 
 def lp_arithmetic(values, weights, output, p=2.0, mean=False):
