@@ -15,11 +15,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from pooling_core import OPERATORS, PoolingError, input_gradient, max_unpool2d, output_size, pool2d
+from tests.strategies import SMALL_INTS, every_window_reads_input, sliding_cases, t
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -33,52 +34,17 @@ TEXTBOOK = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]], dt
 # ---------------------------------------------------------------------------------------------
 
 FLOATS = st.floats(-100, 100, allow_nan=False, allow_infinity=False)
-SMALL_INTS = st.sampled_from([-2.0, -1.0, 0.0, 1.0, 2.0])  # integer-valued: ties are common
-
-
-@st.composite
-def arrays_of(draw, shape):
-    """Float64 arrays in [-100, 100], or integer-valued ones from a small set (to force ties)."""
-    elements = draw(st.sampled_from([FLOATS, SMALL_INTS]))
-    return draw(hnp.arrays(np.float64, shape, elements=elements))
-
-
-def every_window_reads_input(length, k, s, p, d, ceil_mode):
-    """Each window along the axis holds at least one input cell (PoolScope refuses the rest)."""
-    out = output_size(length, k, s, p, d, ceil_mode)
-    return all(any(0 <= i * s - p + j * d < length for j in range(k)) for i in range(out))
-
-
-@st.composite
-def sliding_cases(draw, padding=True, dilation=True, ceil=True, values=None):
-    """(x of shape (N, C, H, W), keyword arguments of a sliding pool) with a valid PyTorch geometry."""
-    kernel = (draw(st.integers(1, 5)), draw(st.integers(1, 5)))
-    stride = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    pad = tuple(draw(st.integers(0, k // 2)) if padding else 0 for k in kernel)
-    dil = (draw(st.integers(1, 3)), draw(st.integers(1, 3))) if dilation else (1, 1)
-    ceil_mode = draw(st.booleans()) if ceil else False
-    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 12)), draw(st.integers(1, 12)))
-    for length, k, s, p, d in zip(shape[-2:], kernel, stride, pad, dil):
-        assume(output_size(length, k, s, p, d, ceil_mode) >= 1)
-        assume(every_window_reads_input(length, k, s, p, d, ceil_mode))
-    x = draw(arrays_of(shape) if values is None else hnp.arrays(np.float64, shape, elements=values))
-    kwargs = dict(kernel_size=kernel, stride=stride, padding=pad, dilation=dil, ceil_mode=ceil_mode)
-    return x, kwargs
 
 
 @st.composite
 def plain_inputs(draw, min_side=1):
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)),
              draw(st.integers(min_side, 12)), draw(st.integers(min_side, 12)))
-    return draw(arrays_of(shape))
+    return draw(hnp.arrays(np.float64, shape, elements=draw(st.sampled_from([FLOATS, SMALL_INTS]))))
 
 
 def no_dilation(kwargs):
     return {k: v for k, v in kwargs.items() if k != "dilation"}
-
-
-def t(x):
-    return torch.from_numpy(np.ascontiguousarray(x))
 
 
 def window_values(x, geometry):
@@ -125,7 +91,7 @@ def random_upstream(seed, shape):
 # ---------------------------------------------------------------------------------------------
 
 @SETTINGS
-@given(sliding_cases())
+@given(sliding_cases(FLOATS))
 def test_sliding_geometry_positions(case):
     x, kw = case
     g = pool2d(x, "max", **kw).geometry
@@ -171,7 +137,7 @@ def test_output_size_exhaustive_against_torch():
 
 
 @SETTINGS
-@given(sliding_cases())
+@given(sliding_cases(FLOATS))
 def test_output_size_matches_torch_shape(case):
     x, kw = case
     expected = F.max_pool2d(t(x), **kw).shape[-2:]
@@ -208,7 +174,7 @@ def test_output_size_defaults():
 # ---------------------------------------------------------------------------------------------
 
 @SETTINGS
-@given(sliding_cases())
+@given(sliding_cases(FLOATS))
 def test_max_matches_torch(case):
     x, kw = case
     result = pool2d(x, "max", **kw)
@@ -325,7 +291,7 @@ def expected_avg_weights(geometry, kw, count_include_pad, divisor_override):
 
 
 @SETTINGS
-@given(sliding_cases(dilation=False), st.booleans(), st.one_of(st.none(), st.integers(1, 9)))
+@given(sliding_cases(FLOATS, dilation=False), st.booleans(), st.one_of(st.none(), st.integers(1, 9)))
 def test_avg_matches_torch(case, count_include_pad, divisor_override):
     x, kw = case
     kw = no_dilation(kw)
@@ -397,7 +363,7 @@ LP_POWERS = [1.0, 1.5, 2.0, 3.0, 7.0]
 
 
 @SETTINGS
-@given(sliding_cases(padding=False, dilation=False, ceil=False), st.sampled_from(LP_POWERS))
+@given(sliding_cases(FLOATS, padding=False, dilation=False, ceil=False), st.sampled_from(LP_POWERS))
 def test_lp_matches_torch_on_magnitudes(case, p):
     x, kw = case
     out = pool2d(x, "lp", kw["kernel_size"], kw["stride"], p=p).output
@@ -407,7 +373,7 @@ def test_lp_matches_torch_on_magnitudes(case, p):
 
 
 @SETTINGS
-@given(sliding_cases(), st.sampled_from([*LP_POWERS, math.inf]), st.booleans())
+@given(sliding_cases(FLOATS), st.sampled_from([*LP_POWERS, math.inf]), st.booleans())
 def test_lp_matches_loop_reference(case, p, mean):
     x, kw = case
     out = pool2d(x, "lp", **kw, p=p, mean=mean).output
@@ -415,7 +381,7 @@ def test_lp_matches_loop_reference(case, p, mean):
 
 
 @SETTINGS
-@given(sliding_cases(dilation=False))
+@given(sliding_cases(FLOATS, dilation=False))
 def test_lp_infinity_is_max_of_magnitudes(case):
     x, kw = case
     out = pool2d(x, "lp", **kw, p=math.inf).output
@@ -568,7 +534,7 @@ def test_leading_dims_are_kept(op, params, window):
 # ---------------------------------------------------------------------------------------------
 
 @SETTINGS
-@given(sliding_cases(), st.integers(0, 2 ** 32 - 1))
+@given(sliding_cases(FLOATS), st.integers(0, 2 ** 32 - 1))
 def test_max_gradient_matches_torch(case, seed):
     x, kw = case
     up = random_upstream(seed, F.max_pool2d(t(x), **kw).shape)
@@ -578,7 +544,7 @@ def test_max_gradient_matches_torch(case, seed):
 
 
 @SETTINGS
-@given(sliding_cases(dilation=False), st.booleans(), st.one_of(st.none(), st.integers(1, 9)),
+@given(sliding_cases(FLOATS, dilation=False), st.booleans(), st.one_of(st.none(), st.integers(1, 9)),
        st.integers(0, 2 ** 32 - 1))
 def test_avg_gradient_matches_torch(case, count_include_pad, divisor_override, seed):
     x, kw = case
@@ -604,7 +570,7 @@ def test_adaptive_and_global_gradients_match_torch(case, seed):
 
 
 @SETTINGS
-@given(sliding_cases(padding=False, dilation=False, ceil=False, values=st.floats(0.5, 2.0)),
+@given(sliding_cases(FLOATS, padding=False, dilation=False, ceil=False, elements=st.floats(0.5, 2.0)),
        st.sampled_from([1.0, 1.5, 2.0, 3.0]), st.integers(0, 2 ** 32 - 1))
 def test_lp_gradient_matches_torch(case, p, seed):
     x, kw = case

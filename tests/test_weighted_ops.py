@@ -10,25 +10,24 @@ from __future__ import annotations
 
 import math
 
-import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
-from pooling_core import OPERATORS, PoolingError, input_gradient, output_size, pool2d
+from pooling_core import OPERATORS, PoolingError, input_gradient, pool2d
 from pooling_core.explain import window_report
 from pooling_core.operators.stochastic import draw_cells
+from tests.strategies import sliding_cases, t
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 TIGHT = dict(rtol=1e-10, atol=1e-10)
 
 FLOATS = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
-SMALL_INTS = st.sampled_from([-2.0, -1.0, 0.0, 1.0, 2.0])  # integer-valued: ties are common
 POSITIVE = st.floats(0.1, 10, allow_nan=False, allow_infinity=False)
 NEW_OPS = ("lip", "dpp", "stochastic", "mixed", "gated", "avgmax", "weighted_avg")
 
@@ -37,36 +36,10 @@ NEW_OPS = ("lip", "dpp", "stochastic", "mixed", "gated", "avgmax", "weighted_avg
 # Strategies and helpers (independent of pooling_core's geometry)
 # ---------------------------------------------------------------------------------------------
 
-def t(x):
-    return torch.from_numpy(np.ascontiguousarray(x))
-
-
-def reads_input_everywhere(shape, kw) -> bool:
-    """Every window holds at least one input cell (else PyTorch's max pool gives -inf there)."""
-    return bool(torch.isfinite(F.max_pool2d(torch.ones(1, 1, *shape[-2:], dtype=torch.float64), **kw)).all())
-
-
-@st.composite
-def cases(draw, padding=True, dilation=True, ceil=True, elements=None):
-    """(x (N, C, H, W), keyword arguments of a sliding pool) with a valid geometry."""
-    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    pad = tuple(draw(st.integers(0, k // 2)) if padding else 0 for k in kernel)
-    dil = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) if dilation else (1, 1)
-    ceil_mode = draw(st.booleans()) if ceil else False
-    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 10)), draw(st.integers(1, 10)))
-    for length, k, s, p, d in zip(shape[-2:], kernel, stride, pad, dil):
-        assume(output_size(length, k, s, p, d, ceil_mode) >= 1)
-    kw = dict(kernel_size=kernel, stride=stride, padding=pad, dilation=dil, ceil_mode=ceil_mode)
-    assume(reads_input_everywhere(shape, kw))
-    values = draw(st.sampled_from([FLOATS, SMALL_INTS])) if elements is None else elements
-    return draw(hnp.arrays(np.float64, shape, elements=values)), kw
-
-
 @st.composite
 def distinct_cases(draw, scale=1.0, **options):
-    """Like :func:`cases` with all values distinct, ``scale`` apart (tie-free max, clear limits)."""
-    x, kw = draw(cases(elements=st.just(0.0), **options))
+    """Like :func:`sliding_cases` with all values distinct, ``scale`` apart (tie-free max, clear limits)."""
+    x, kw = draw(sliding_cases(FLOATS, elements=st.just(0.0), **options))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     return scale * rng.permutation(x.size).reshape(x.shape).astype(np.float64), kw
 
@@ -238,7 +211,7 @@ def test_dpp_summary_names_the_variant():
 # ---------------------------------------------------------------------------------------------
 
 @SETTINGS
-@given(cases(padding=False, ceil=False), st.sampled_from([0.5, 1.0, 3.0]))
+@given(sliding_cases(FLOATS, padding=False, ceil=False), st.sampled_from([0.5, 1.0, 3.0]))
 def test_softpool_matches_unfold_softmax(case, temperature):
     x, kw = case
     batch, channels, height, width = x.shape
@@ -250,7 +223,7 @@ def test_softpool_matches_unfold_softmax(case, temperature):
 
 
 @SETTINGS
-@given(cases(), st.sampled_from([0.25, 1.0, 4.0]))
+@given(sliding_cases(FLOATS), st.sampled_from([0.25, 1.0, 4.0]))
 def test_softpool_matches_loop_reference(case, temperature):
     x, kw = case
     expected = loop_reference(x, kw, lambda v: softmax_average(v, v / temperature))
@@ -258,7 +231,7 @@ def test_softpool_matches_loop_reference(case, temperature):
 
 
 @SETTINGS
-@given(cases(dilation=False))
+@given(sliding_cases(FLOATS, dilation=False))
 def test_lip_zero_logit_is_avg_pool_ignoring_padding(case):
     x, kw = case
     expected = F.avg_pool2d(t(x), **{k: v for k, v in kw.items() if k != "dilation"}, count_include_pad=False)
@@ -266,14 +239,14 @@ def test_lip_zero_logit_is_avg_pool_ignoring_padding(case):
 
 
 @SETTINGS
-@given(cases())
+@given(sliding_cases(FLOATS))
 def test_lip_zero_logit_with_dilation_is_mean_of_real_cells(case):
     x, kw = case
     assert_allclose(pool2d(x, "lip", **kw, logit="zero", beta=7.0).output, mean_oracle(x, kw), **TIGHT)
 
 
 @SETTINGS
-@given(cases(), st.sampled_from([0.5, 1.0, 2.0]))
+@given(sliding_cases(FLOATS), st.sampled_from([0.5, 1.0, 2.0]))
 def test_lip_input_logit_is_softpool(case, beta):
     x, kw = case
     lip = pool2d(x, "lip", **kw, logit="input", beta=beta)
@@ -283,7 +256,7 @@ def test_lip_input_logit_is_softpool(case, beta):
 
 
 @SETTINGS
-@given(cases(), st.integers(0, 2**32 - 1), st.sampled_from([-1.0, 0.5, 3.0]))
+@given(sliding_cases(FLOATS), st.integers(0, 2**32 - 1), st.sampled_from([-1.0, 0.5, 3.0]))
 def test_lip_array_logit_matches_loop_reference(case, seed, beta):
     x, kw = case
     logit = np.random.default_rng(seed).normal(0, 2, size=x.shape)
@@ -312,7 +285,7 @@ def test_softpool_small_temperature_is_max(case):
 
 
 @SETTINGS
-@given(cases(elements=st.floats(-1, 1)))
+@given(sliding_cases(FLOATS, elements=st.floats(-1, 1)))
 def test_softpool_large_temperature_is_avg_ignoring_padding(case):
     x, kw = case
     # y - mean = Cov(w, a) is about Var(a) / T <= 1e-3 on data in [-1, 1].
@@ -365,7 +338,7 @@ def dpp_reference(alpha, lam, variant, eps):
 
 
 @SETTINGS
-@given(cases(), st.sampled_from([0.0, 0.5, 2.0]), st.sampled_from([0.0, 1.0, 2.5, 4.0]),
+@given(sliding_cases(FLOATS), st.sampled_from([0.0, 0.5, 2.0]), st.sampled_from([0.0, 1.0, 2.5, 4.0]),
        st.sampled_from(["sym", "asym"]), st.sampled_from([1e-3, 0.1, 1.0]))
 def test_dpp_matches_loop_reference(case, alpha, lam, variant, eps):
     x, kw = case
@@ -375,7 +348,7 @@ def test_dpp_matches_loop_reference(case, alpha, lam, variant, eps):
 
 
 @SETTINGS
-@given(cases(), st.sampled_from(["sym", "asym"]), st.sampled_from([0.0, 1.0]))
+@given(sliding_cases(FLOATS), st.sampled_from(["sym", "asym"]), st.sampled_from([0.0, 1.0]))
 def test_dpp_lam_zero_is_avg_ignoring_padding(case, variant, alpha):
     x, kw = case
     assert_allclose(pool2d(x, "dpp", **kw, lam=0.0, variant=variant, alpha=alpha).output, mean_oracle(x, kw), **TIGHT)
@@ -429,7 +402,7 @@ def test_stochastic_spec_example():
 
 
 @SETTINGS
-@given(cases(padding=False, dilation=False, ceil=False, elements=POSITIVE))
+@given(sliding_cases(FLOATS, padding=False, dilation=False, ceil=False, elements=POSITIVE))
 def test_stochastic_eval_matches_avg_pool_ratio(case):
     x, kw = case
     plain = {k: v for k, v in kw.items() if k != "dilation"}
@@ -438,7 +411,7 @@ def test_stochastic_eval_matches_avg_pool_ratio(case):
 
 
 @SETTINGS
-@given(cases())
+@given(sliding_cases(FLOATS))
 def test_stochastic_eval_is_sum_of_squares_over_sum_after_relu(case):
     x, kw = case
     ones = np.ones(kw["kernel_size"])
@@ -467,7 +440,7 @@ def stochastic_train_reference(x, kw, seed):
 
 
 @SETTINGS
-@given(cases(), st.integers(0, 1000))
+@given(sliding_cases(FLOATS), st.integers(0, 1000))
 def test_stochastic_train_matches_loop_reference(case, seed):
     x, kw = case
     result = pool2d(x, "stochastic", **kw, mode="train", seed=seed)
@@ -475,7 +448,7 @@ def test_stochastic_train_matches_loop_reference(case, seed):
 
 
 @SETTINGS
-@given(cases(), st.integers(0, 2**31 - 1))
+@given(sliding_cases(FLOATS), st.integers(0, 2**31 - 1))
 def test_stochastic_train_output_is_a_window_value_with_positive_probability(case, seed):
     x, kw = case
     result = pool2d(x, "stochastic", **kw, mode="train", seed=seed)
@@ -563,7 +536,7 @@ def test_stochastic_notice_reports_the_relu():
 # ---------------------------------------------------------------------------------------------
 
 @SETTINGS
-@given(cases(padding=False, dilation=False), st.sampled_from([0.0, 0.3, 0.5, 1.0]))
+@given(sliding_cases(FLOATS, padding=False, dilation=False), st.sampled_from([0.0, 0.3, 0.5, 1.0]))
 def test_mixed_eval_matches_torch_max_and_avg(case, lam):
     x, kw = case
     plain = {k: v for k, v in kw.items() if k != "dilation"}
@@ -572,7 +545,7 @@ def test_mixed_eval_matches_torch_max_and_avg(case, lam):
 
 
 @SETTINGS
-@given(cases(), st.sampled_from([0.0, 0.25, 1.0]))
+@given(sliding_cases(FLOATS), st.sampled_from([0.0, 0.25, 1.0]))
 def test_mixed_eval_with_padding_and_dilation(case, lam):
     x, kw = case
     expected = lam * max_oracle(x, kw) + (1 - lam) * mean_oracle(x, kw)
@@ -580,7 +553,8 @@ def test_mixed_eval_with_padding_and_dilation(case, lam):
 
 
 @SETTINGS
-@given(cases(), st.sampled_from([0.1, 0.5, 0.9]), st.sampled_from(["region", "map"]), st.integers(0, 1000))
+@given(sliding_cases(FLOATS), st.sampled_from([0.1, 0.5, 0.9]), st.sampled_from(["region", "map"]),
+       st.integers(0, 1000))
 def test_mixed_train_matches_the_documented_draws(case, lam, per, seed):
     x, kw = case
     out_shape = (*x.shape[:2], *torch_out_size(x.shape, kw))
@@ -591,7 +565,8 @@ def test_mixed_train_matches_the_documented_draws(case, lam, per, seed):
 
 
 @SETTINGS
-@given(cases(), st.sampled_from(["eval", "train"]), st.sampled_from(["region", "map"]), st.integers(0, 99))
+@given(sliding_cases(FLOATS), st.sampled_from(["eval", "train"]), st.sampled_from(["region", "map"]),
+       st.integers(0, 99))
 def test_mixed_lam_one_is_max_and_zero_is_avg(case, mode, per, seed):
     x, kw = case
     ones = pool2d(x, "mixed", **kw, lam=1.0, mode=mode, per=per, seed=seed)
@@ -611,7 +586,7 @@ def test_mixed_per_map_draws_one_lambda_per_map():
 
 
 @SETTINGS
-@given(cases(), st.booleans(), st.integers(0, 2**32 - 1))
+@given(sliding_cases(FLOATS), st.booleans(), st.integers(0, 2**32 - 1))
 def test_gated_is_max_and_mean_mixed_by_a_depthwise_conv_gate(case, default_gate, seed):
     x, kw = case
     kernel = kw["kernel_size"]
@@ -637,7 +612,7 @@ def test_gated_default_gate_is_sigmoid_of_window_mean():
 
 
 @SETTINGS
-@given(cases(), st.sampled_from(["sum", "mean"]))
+@given(sliding_cases(FLOATS), st.sampled_from(["sum", "mean"]))
 def test_avgmax_is_max_plus_mean(case, combine):
     x, kw = case
     total = max_oracle(x, kw) + mean_oracle(x, kw)
@@ -646,7 +621,7 @@ def test_avgmax_is_max_plus_mean(case, combine):
 
 
 @SETTINGS
-@given(cases(padding=False, dilation=False, ceil=False))
+@given(sliding_cases(FLOATS, padding=False, dilation=False, ceil=False))
 def test_avgmax_mean_is_timms_adaptive_avgmax_on_one_window(case):
     """timm: ``0.5 * (adaptive_avg_pool2d(x, 1) + adaptive_max_pool2d(x, 1))``."""
     x, _ = case
@@ -687,7 +662,7 @@ def test_stochastic_train_arithmetic_names_the_drawn_cell():
 # ---------------------------------------------------------------------------------------------
 
 @SETTINGS
-@given(cases(), st.sampled_from(["gaussian", "uniform", "array"]), st.integers(0, 2**32 - 1))
+@given(sliding_cases(FLOATS), st.sampled_from(["gaussian", "uniform", "array"]), st.integers(0, 2**32 - 1))
 def test_weighted_avg_is_conv2d_with_the_normalised_kernel(case, kind, seed):
     x, kw = case
     kh, kwid = kw["kernel_size"]
@@ -726,7 +701,7 @@ def test_weighted_avg_border_window_weighs_less_than_one():
 
 @pytest.mark.parametrize("op, params", CONFIGS, ids=CONFIG_IDS)
 @SETTINGS
-@given(cases())
+@given(sliding_cases(FLOATS))
 def test_output_is_weighted_sum_of_window(op, params, case):
     x, kw = case
     params = built(params, x.shape, kw["kernel_size"])
@@ -748,7 +723,7 @@ def test_output_is_weighted_sum_of_window(op, params, case):
 
 
 @SETTINGS
-@given(cases())
+@given(sliding_cases(FLOATS))
 def test_weighted_avg_weights_sum_to_one_without_padding(case):
     x, kw = case
     result = pool2d(x, "weighted_avg", **kw)
