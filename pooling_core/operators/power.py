@@ -33,17 +33,18 @@ def lp_forward(x, geometry, p=2.0, mean=False):
 
 
 def _pooled_lp(x, geometry, p, mean):
-    """The window sums of ``|a|^p`` by ``avg_pool2d``, unscaled. ``None`` when a sum overflowed (or
-    is NaN), or a window with a nonzero cell underflowed below full precision (each window is then
-    scaled by its own maximum instead)."""
+    """Lp from the window sums of ``|a|^p`` by ``avg_pool2d``, unscaled. ``None`` when a sum
+    overflowed (or is NaN), or a window with a nonzero cell underflowed below full precision (each
+    window is then scaled by its own maximum instead)."""
     powers = x**p if p % 2 == 0 else x.abs() ** p
     total = pooled_sum(powers, geometry, mean)
     # One pass for both bounds; the per-window checks run only when a bound is out of range.
     low, high = torch.aminmax(total.detach())
     if not math.isfinite(high):
         return None
-    if low < smallest_exact(x.dtype):
-        suspicious = total < smallest_exact(x.dtype)
+    floor = smallest_exact(x.dtype)
+    if low < floor:
+        suspicious = total < floor
         if (F.max_pool2d(x.abs(), **geometry.sliding)[suspicious] > 0).any():
             return None
     return _root(total, p)
