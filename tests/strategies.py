@@ -17,6 +17,12 @@ def t(x):
     return torch.from_numpy(np.ascontiguousarray(x))
 
 
+@st.composite
+def arrays_of(draw, shape, floats):
+    """Float64 arrays of values from ``floats`` or, to force ties, from a small set of integers."""
+    return draw(hnp.arrays(np.float64, shape, elements=draw(st.sampled_from([floats, SMALL_INTS]))))
+
+
 def every_window_reads_input(length, k, s, p, d, ceil_mode):
     """Each window along the axis holds at least one input cell (PoolScope refuses the rest)."""
     out = output_size(length, k, s, p, d, ceil_mode)
@@ -37,6 +43,5 @@ def sliding_cases(draw, floats, padding=True, dilation=True, ceil=True, elements
     for length, k, s, p, d in zip(shape[-2:], kernel, stride, pad, dil):
         assume(output_size(length, k, s, p, d, ceil_mode) >= 1)
         assume(every_window_reads_input(length, k, s, p, d, ceil_mode))
-    values = draw(st.sampled_from([floats, SMALL_INTS])) if elements is None else elements
-    x = draw(hnp.arrays(np.float64, shape, elements=values))
+    x = draw(arrays_of(shape, floats) if elements is None else hnp.arrays(np.float64, shape, elements=elements))
     return x, dict(kernel_size=kernel, stride=stride, padding=pad, dilation=dil, ceil_mode=ceil_mode)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
 import torch
@@ -20,7 +19,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from pooling_core import OPERATORS, PoolingError, input_gradient, max_unpool2d, output_size, pool2d
-from tests.strategies import SMALL_INTS, every_window_reads_input, sliding_cases, t
+from tests.strategies import arrays_of, every_window_reads_input, sliding_cases, t
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -40,7 +39,7 @@ FLOATS = st.floats(-100, 100, allow_nan=False, allow_infinity=False)
 def plain_inputs(draw, min_side=1):
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)),
              draw(st.integers(min_side, 12)), draw(st.integers(min_side, 12)))
-    return draw(hnp.arrays(np.float64, shape, elements=draw(st.sampled_from([FLOATS, SMALL_INTS]))))
+    return draw(arrays_of(shape, FLOATS))
 
 
 def no_dilation(kwargs):
