@@ -25,7 +25,8 @@ session's marker on the page (code blocks and heatmap labels), or the session's 
 missing; a typed grid that is lost on the way to "Example" and back makes the action time out.
 Each action's server answer is timed too, on the websocket: from the rerun request to the
 message that the run has finished. The browsers run at the lowest priority, below the server,
-standing in for 30 devices of their own (see ``yield_to_server``). The server's RSS (with its
+standing in for 30 devices of their own (see ``yield_to_server``); ``--browser-cpus`` caps their
+CPU in all, as on a slower machine (``browser_cgroup``). The server's RSS (with its
 children) is sampled every 0.5 s and its peak reported, with the server's share of the CPU in the
 steady phase.
 Chromium may reach 127.0.0.1 only. Everything started here is killed at the end, also on failure.
@@ -508,7 +509,8 @@ async def run_worker(wid: int, sids: list[int], url: str, texts: dict, names: di
     sessions: list[Session] = []
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        yield_to_server()
+        if not options["cgroup"]:
+            yield_to_server()
         try:
             for sid in sids:
                 context = await browser.new_context(viewport=VIEWPORT)
@@ -540,8 +542,41 @@ async def run_worker(wid: int, sids: list[int], url: str, texts: dict, names: di
     return [s.record for s in sessions]
 
 
+def browser_cgroup(cpus: float) -> Path:
+    """A new CPU cgroup whose processes together get at most ``cpus`` cores and, while the server
+    wants the CPU, almost nothing (the lowest weight). Autogroups do not apply inside it, so this
+    replaces ``yield_to_server``. Needs root, and cgroup v2 with the cpu controller or v1's cpu."""
+    root, period = Path("/sys/fs/cgroup"), 100_000
+    controllers = root / "cgroup.controllers"
+    if controllers.exists() and "cpu" in controllers.read_text().split():
+        group = root / f"poolscope-load-{os.getpid()}"
+        group.mkdir()
+        (group / "cpu.max").write_text(f"{round(cpus * period)} {period}")
+        (group / "cpu.weight").write_text("1")
+        return group
+    group = root / "cpu" / f"poolscope-load-{os.getpid()}"
+    group.mkdir()
+    (group / "cpu.cfs_period_us").write_text(str(period))
+    (group / "cpu.cfs_quota_us").write_text(str(round(cpus * period)))
+    (group / "cpu.shares").write_text("2")
+    return group
+
+
+def remove_cgroup(group: Path) -> None:
+    """Remove the browsers' cgroup once the processes killed at the end have left it."""
+    for _ in range(100):
+        try:
+            group.rmdir()
+            return
+        except OSError:
+            time.sleep(0.1)
+    print(f"could not remove {group}", file=sys.stderr)
+
+
 def worker_main(wid, sids, url, texts, names, options, messages, phases) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    if options["cgroup"]:  # before Chromium starts, so that every process it starts is capped too
+        Path(options["cgroup"], "cgroup.procs").write_text(str(os.getpid()))
     # In a classroom every browser runs on its own device; here they share the server's cores, so
     # they yield to it: Playwright's driver through this niceness, Chromium in yield_to_server.
     os.nice(19)
@@ -584,11 +619,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--load-concurrency", type=int, default=1,
                         help="initial loads at once per browser process (others wait, untimed, to start)")
     parser.add_argument("--seed", type=int, default=0, help="shuffles which worker starts first")
+    parser.add_argument("--browser-cpus", type=float, default=None,
+                        help="cap the browsers together at this many cores, as on a slower machine (needs root)")
     parser.add_argument("--no-warmup", dest="warmup", action="store_false",
                         help="measure the server's very first run too (it imports the library)")
     args = parser.parse_args(argv)
     if args.sessions < 1 or args.seconds <= 0:
         parser.error("--sessions and --seconds must be positive")
+    if args.browser_cpus is not None and args.browser_cpus <= 0:
+        parser.error("--browser-cpus must be positive")
     args.workers = args.workers or min(5, math.ceil(args.sessions / 2))
     args.workers = max(1, min(args.workers, args.sessions))
     return args
@@ -612,7 +651,7 @@ def main(argv=None) -> int:
     order = {sid: n for n, sid in enumerate(sorted(range(args.sessions), key=lambda s: (s // args.workers, s)))}
     options = {"ramp": args.ramp, "think": args.think, "timeout": args.timeout, "load_timeout": args.load_timeout,
                "order": order, "load_concurrency": max(1, args.load_concurrency), "warmup": args.warmup,
-               "ready_timeout": 180.0}
+               "ready_timeout": 180.0, "cgroup": None}
 
     ctx = mp.get_context("spawn")
     messages, phases = ctx.Queue(), Phases(ctx, args.sessions, args.seconds)
@@ -623,6 +662,8 @@ def main(argv=None) -> int:
     records: dict[int, list[dict]] = {}
     marks: dict[str, dict] = {}
     try:
+        if args.browser_cpus is not None:
+            options["cgroup"] = str(browser_cgroup(args.browser_cpus))
         print(f"starting streamlit on {url}", file=sys.stderr, flush=True)
         server = start_server(port)
         sampler = Sampler(server.pid)
@@ -692,6 +733,8 @@ def main(argv=None) -> int:
             except Exception:
                 server.kill()
                 server.wait(timeout=10)
+        if options["cgroup"]:
+            remove_cgroup(Path(options["cgroup"]))
 
     return report(args, records, sampler, marks)
 
@@ -712,7 +755,8 @@ def report(args, records: dict[int, list[dict]], sampler: Sampler, marks: dict) 
 
     print()
     print(f"PoolScope load: {args.sessions} sessions over {args.workers} browser processes (ramp {args.ramp:g} s,"
-          f" {args.load_concurrency} initial load(s) at once per browser), then {args.seconds:g} s of reruns")
+          f" {args.load_concurrency} initial load(s) at once per browser), then {args.seconds:g} s of reruns"
+          + (f"; the browsers capped at {args.browser_cpus:g} cores in all" if args.browser_cpus else ""))
     print(f"{'action':<24}{'count':>7}{'p50 s':>9}{'p95 s':>9}{'max s':>9}")
     rows = [("initial_load", loads), ("  goto (load)", page_loads)]
     rows += [(a, [t for b, t in reruns if b == a])
@@ -743,7 +787,7 @@ def report(args, records: dict[int, list[dict]], sampler: Sampler, marks: dict) 
         print(f"steady phase: {len(times) / wall:.2f} reruns/s; the server used {cpu / wall:.0%} of one core"
               f" ({cpu / len(times) * 1000:.0f} ms per rerun), the browsers most of the rest of {os.cpu_count()}")
     summary = {
-        "sessions": args.sessions, "seconds": args.seconds,
+        "sessions": args.sessions, "seconds": args.seconds, "browser_cpus": args.browser_cpus,
         "initial_load_p50_s": percentile(loads, .5), "initial_load_p95_s": percentile(loads, .95),
         "rerun_p50_s": percentile(times, .5), "rerun_p95_s": percentile(times, .95), "reruns": len(times),
         "rerun_script_p50_s": percentile(script_times, .5), "rerun_script_p95_s": percentile(script_times, .95),
