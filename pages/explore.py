@@ -44,6 +44,7 @@ def draw_input(report):
 def draw_output(out, cell):
     if all_channels:
         fig = figures.rgb_image(out, f"Output {out.shape[1]}x{out.shape[2]}")
+        figures.outline_cells(fig, [cell])
         st.plotly_chart(fig, key="output_rgb", config={"displayModeBar": False})
         return
     plane = out[channel_index]

@@ -113,6 +113,22 @@ def test_window_outline_is_one_path_per_style_and_margins_are_fixed():
     assert figure(at, "Output")["layout"]["margin"]["r"] > inputs["layout"]["margin"]["r"]  # its colour bar
 
 
+def test_a_window_too_small_to_find_gets_a_finder_square_and_a_small_grid_none():
+    def finder(fig):
+        rect = fig["layout"]["shapes"][-1]
+        assert rect["type"] == "rect"
+        return rect["x0"], rect["x1"], rect["y0"], rect["y1"]
+
+    at = run_app(example="Landscape photo", color_mode="RGB, per channel", kernel=4, stride=4)
+    side = 256 / 12  # of the 256x256 photo
+    # window (0, 0), rows and columns 0..3: the square centred on it would stick out, so it starts at the edge
+    assert finder(figure(at, "Input")) == pytest.approx((-0.5, side - 0.5, -0.5, side - 0.5))
+    at.number_input(key="cell_row").set_value(30).run()  # rows 120..123: centred on row 121.5
+    assert finder(figure(at, "Input")) == pytest.approx((-0.5, side - 0.5, 121.5 - side / 2, 121.5 + side / 2))
+    assert finder(figure(at, "Output")) == pytest.approx((-0.5, 64 / 12 - 0.5, 30 - 32 / 12, 30 + 32 / 12))
+    assert [s["type"] for s in figure(typed(TEXTBOOK), "Input")["layout"]["shapes"]] == ["path"]
+
+
 @pytest.mark.parametrize("op", list(OPERATORS))
 def test_every_operator_runs_without_exception(op):
     at = run_app(op=op)

@@ -20,6 +20,7 @@ CLICKABLE_MAX_CELLS = 64 * 64
 DISPLAY_MAX_SIDE = 256
 PICTURE_ABOVE_SIDE = 64
 HIGHLIGHT = "#ff2d55"
+FINDER_SIDE = 1 / 12  # of the figure's side: marked cells spanning less than a third of it get a finder
 
 
 def _layout(shape, title: str, pad: int = 0, height: int = 360, colorbar: bool = False) -> dict:
@@ -115,19 +116,39 @@ def _outline(cells, color: str, dash: str, width: float) -> dict:
     return dict(type="path", path=path, line=dict(color=color, width=width, dash=dash))
 
 
-def outline_cells(fig: go.Figure, cells, color: str = HIGHLIGHT, dash: str = "solid", width: float = 3) -> go.Figure:
-    """Draw a square outline around each (row, col) in ``cells``."""
+def _finder(fig: go.Figure, cells, color: str) -> None:
+    """A larger square around ``cells`` when they are too small to find (on a photo their outline is
+    a few pixels wide), moved inside the axes where it would stick out: it still holds them."""
+    rows, cols = np.array(cells, dtype=float).T
+    (left, right), (bottom, top) = fig.layout.xaxis.range, fig.layout.yaxis.range
+    side = FINDER_SIDE * max(right - left, bottom - top)
+    if max(np.ptp(rows), np.ptp(cols)) + 1 >= side / 3:
+        return
+    x0 = np.clip((cols.min() + cols.max() - side) / 2, left, right - side)
+    y0 = np.clip((rows.min() + rows.max() - side) / 2, top, bottom - side)
+    fig.add_shape(type="rect", x0=x0, x1=x0 + side, y0=y0, y1=y0 + side, line=dict(color=color, width=2))
+
+
+def outline_cells(fig: go.Figure, cells, color: str = HIGHLIGHT, dash: str = "solid", width: float = 3,
+                  finder: bool = True) -> go.Figure:
+    """Draw a square outline around each (row, col) in ``cells`` and, where they are tiny, a finder."""
     cells = list(cells)
     if cells:
         fig.add_shape(**_outline(cells, color, dash, width))
+        if finder:
+            _finder(fig, cells, color)
     return fig
 
 
 def outline_window(fig: go.Figure, report) -> go.Figure:
-    """Outline a window on the input: real cells solid, padding dotted."""
+    """Outline a window on the input: real cells solid, padding dotted, and a finder if it is tiny."""
+    present = [(row, col, report.real[a, b]) for a, row in enumerate(report.rows)
+               for b, col in enumerate(report.cols) if report.present[a, b]]
     for real, dash, width in ((True, "solid", 3), (False, "dot", 2)):
-        outline_cells(fig, [(row, col) for a, row in enumerate(report.rows) for b, col in enumerate(report.cols)
-                            if report.present[a, b] and report.real[a, b] == real], dash=dash, width=width)
+        outline_cells(fig, [(row, col) for row, col, is_real in present if is_real == real], dash=dash,
+                      width=width, finder=False)
+    if present:
+        _finder(fig, [(row, col) for row, col, _ in present], HIGHLIGHT)
     return fig
 
 
