@@ -1,0 +1,1 @@
+"""The parts of ``bench/load.py``: many Chromium sessions against one PoolScope server."""
