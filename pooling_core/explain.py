@@ -69,11 +69,15 @@ def coverage(geometry) -> np.ndarray:
     return scatter_to_input(geometry, np.ones(geometry.real_mask().shape)).astype(np.int64)
 
 
-def tied_windows(geometry, plane: np.ndarray) -> np.ndarray:
-    """(Ho, Wo) bool: the window's maximum occurs more than once among its real cells of ``plane``."""
+def tied_windows(geometry, plane: np.ndarray, reduction: str = "max") -> np.ndarray:
+    """(Ho, Wo) bool: the window's maximum (or minimum, for ``reduction="min"``) occurs more than
+    once among its real cells of ``plane``."""
     height, width = plane.shape
     rows = geometry.rows.clip(0, height - 1)[:, None, :, None]
     values = plane[rows, geometry.cols.clip(0, width - 1)[None, :, None, :]]
     real = geometry.real_mask()
-    peak = np.where(real, values, -np.inf).max((-1, -2), keepdims=True)
+    if reduction == "min":
+        peak = np.where(real, values, np.inf).min((-1, -2), keepdims=True)
+    else:
+        peak = np.where(real, values, -np.inf).max((-1, -2), keepdims=True)
     return ((values == peak) & real).sum((-1, -2)) > 1

@@ -18,7 +18,7 @@ import torch
 
 from pooling_core.api import as_batch
 from pooling_core.errors import PoolingError
-from pooling_core.geometry import WindowGeometry, adaptive_geometry, regular_geometry
+from pooling_core.geometry import WindowGeometry, adaptive_geometry, pair, regular_geometry
 from pooling_core.operators.classic import max_forward
 
 RECIPES = ("adaptive", "paper")
@@ -26,10 +26,10 @@ RECIPES = ("adaptive", "paper")
 
 @dataclass(frozen=True, eq=False)
 class PyramidLevel:
-    """One pyramid level: ``n`` bins asked for per axis, the ``geometry`` of its bins,
-    the ``bins`` (rows, columns) it actually gives, and a ``message`` when that is not ``n x n``."""
+    """One pyramid level: the ``asked`` (rows, columns) of bins, the ``geometry`` of its bins,
+    the ``bins`` (rows, columns) it actually gives, and a ``message`` when they differ."""
 
-    n: int
+    asked: tuple[int, int]
     geometry: WindowGeometry
     bins: tuple[int, int]
     message: str | None = None
@@ -52,29 +52,34 @@ def pyramid_levels(in_size, levels=(4, 2, 1), recipe: str = "adaptive") -> list[
     if recipe not in RECIPES:
         raise PoolingError(f"the pyramid recipe must be 'adaptive' or 'paper', not {recipe!r}.")
     levels = tuple(levels)
-    if not levels or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in levels):
-        raise PoolingError(f"pyramid levels must be one or more whole numbers, not {levels!r}.")
+    if not levels:
+        raise PoolingError("a pyramid needs one or more levels.")
     height, width = in_size
     result = []
-    for n in map(int, levels):
-        if n < 1:
-            raise PoolingError(f"a pyramid level needs at least 1 bin, not {n}.")
-        if recipe == "paper" and n > min(height, width):
-            raise PoolingError(f"the paper's recipe needs at most {min(height, width)} bins for a "
+    for level in levels:
+        try:
+            asked = pair(level, "a pyramid level")
+        except PoolingError:
+            message = f"pyramid levels must be whole numbers or (h, w) pairs of them, not {levels!r}."
+            raise PoolingError(message) from None
+        if min(asked) < 1:
+            raise PoolingError(f"a pyramid level needs at least 1 bin, not {min(asked)}.")
+        if recipe == "paper" and (asked[0] > height or asked[1] > width):
+            raise PoolingError(f"the paper's recipe needs at most {height} x {width} bins for a "
                                f"{height} x {width} map (its stride floor(a/n) would be 0); use the adaptive recipe.")
         if recipe == "adaptive":
-            result.append(PyramidLevel(n, adaptive_geometry(in_size, n), (n, n)))
+            result.append(PyramidLevel(asked, adaptive_geometry(in_size, asked), asked))
             continue
-        windows = tuple(math.ceil(a / n) for a in in_size)
-        strides = tuple(a // n for a in in_size)
+        windows = tuple(math.ceil(a / n) for a, n in zip(in_size, asked))
+        strides = tuple(a // n for a, n in zip(in_size, asked))
         geometry = regular_geometry(in_size, windows, strides)
         bins = geometry.out_size
         sides = ("side",) if height == width else ("height", "width")
         message = " ".join(
             f"With a {a}-pixel {side}, {n} bins use window {k} and stride {s}, which gives {b} bins, not {n}."
-            for side, a, k, s, b in zip(sides, in_size, windows, strides, bins) if b != n
+            for side, a, n, k, s, b in zip(sides, in_size, asked, windows, strides, bins) if b != n
         ) or None
-        result.append(PyramidLevel(n, geometry, bins, message))
+        result.append(PyramidLevel(asked, geometry, bins, message))
     return result
 
 
@@ -83,13 +88,13 @@ def spatial_pyramid_pool(x, levels=(4, 2, 1), recipe: str = "adaptive") -> np.nd
 
     Args:
         x: array of shape (H, W) (one channel), (C, H, W) or (N, C, H, W).
-        levels: bins per axis of each level, e.g. ``(4, 2, 1)``.
+        levels: bins per axis of each level, e.g. ``(4, 2, 1)``; a level may be an ``(h, w)`` pair.
         recipe: ``"adaptive"`` (adaptive max pooling, always ``n x n`` bins) or ``"paper"``
             (window ``ceil(a/n)``, stride ``floor(a/n)``; warns when a level gets the wrong count).
 
     Returns:
-        (N, C * sum(n^2)) for 4-D input, (C * sum(n^2),) otherwise (with the paper recipe, each
-        level contributes its actual ``C * bins_h * bins_w``). Levels come in order; each is
+        (N, C * sum(h * w)) for 4-D input, (C * sum(h * w),) otherwise (with the paper recipe,
+        each level contributes its actual ``C * bins_h * bins_w``). Levels come in order; each is
         flattened channel by channel, bins in reading order (``torch.flatten(1)`` of (N, C, n, n)).
 
     Raises:

@@ -22,10 +22,14 @@ SLIDING_CONTROLS = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
 class Param:
     """One hyperparameter of an operator.
 
-    ``kind`` is ``"float"``, ``"int"``, ``"bool"`` or ``"choice"``; ``low``/``high`` bound numbers
-    (inclusive), ``choices`` lists the options of a choice. ``optional`` allows ``None``.
-    ``accepts_array`` lets callers of the library pass an array instead (the UI offers the choices);
-    ``in_app=False`` marks a parameter only the library offers (e.g. an array of samples).
+    ``kind`` is ``"float"``, ``"int"``, ``"size"`` (a whole number or an ``(h, w)`` pair of them),
+    ``"bool"`` or ``"choice"``. ``low``/``high`` bound what the mathematics accepts (inclusive;
+    ``low_open`` excludes ``low`` itself, ``None`` is unbounded); the library checks that domain.
+    ``ui`` is the narrower ``(low, high)`` a widget offers (the domain when ``None``), with
+    ``log_scale`` for a parameter best moved by orders of magnitude. ``morph`` marks a parameter that
+    moves its operator between average and max pooling. ``choices`` lists the options of a choice;
+    ``optional`` allows ``None``; ``accepts_array`` lets callers of the library pass an array instead
+    (the UI offers the choices); ``in_app=False`` marks a parameter only the library offers.
     """
 
     name: str
@@ -34,10 +38,19 @@ class Param:
     help: str
     low: float | None = None
     high: float | None = None
+    low_open: bool = False
+    ui: tuple[float, float] | None = None
+    log_scale: bool = False
+    morph: bool = False
     choices: tuple = ()
     optional: bool = False
     accepts_array: bool = False
     in_app: bool = True
+
+    @property
+    def ui_range(self) -> tuple[float | None, float | None]:
+        """What a widget offers: ``ui``, else the domain."""
+        return self.ui if self.ui is not None else (self.low, self.high)
 
     def check(self, value, op_id: str):
         if value is None and self.optional:
@@ -56,13 +69,37 @@ class Param:
             if not isinstance(value, (bool, np.bool_)):
                 raise PoolingError(f"{op_id}: {self.name} must be True or False, not {value!r}.")
             return bool(value)
-        number = _number(value, integer=self.kind == "int")
+        if self.kind == "size" and isinstance(value, (tuple, list)):
+            if len(value) != 2:
+                raise PoolingError(f"{op_id}: {self.name} must be a whole number or an (h, w) pair, not {value!r}.")
+            return tuple(self._checked_number(v, op_id) for v in value)
+        return self._checked_number(value, op_id)
+
+    def _checked_number(self, value, op_id: str):
+        number = _number(value, integer=self.kind in ("int", "size"))
         if number is None:
-            kind = "a whole number" if self.kind == "int" else "a number"
+            kind = "a number" if self.kind == "float" else "a whole number"
             raise PoolingError(f"{op_id}: {self.name} must be {kind}, not {value!r}.")
-        if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
-            raise PoolingError(f"{op_id}: {self.name} must be between {self.low:g} and {self.high:g}, not {number:g}.")
+        if not self.contains(number):
+            raise PoolingError(f"{op_id}: {self.name} must be {self.domain_text()}, not {number:g}.")
         return number
+
+    def contains(self, number) -> bool:
+        """``number`` lies in the domain; infinity only where ``high`` is infinite."""
+        if math.isinf(number) and not (number > 0 and self.high is not None and math.isinf(self.high)):
+            return False
+        if self.low is not None and (number < self.low or (self.low_open and number == self.low)):
+            return False
+        return self.high is None or number <= self.high
+
+    def domain_text(self) -> str:
+        """The domain in words: "between 0 and 1", "greater than 0", "at least 1"."""
+        low = None if self.low is None else f"{self.low:g}"
+        if low is not None and self.high is not None and not math.isinf(self.high):
+            return f"between {low} and {self.high:g}" + (f" (not {low} itself)" if self.low_open else "")
+        if low is not None:
+            return f"greater than {low}" if self.low_open else f"at least {low}"
+        return f"at most {self.high:g}" if self.high is not None else "a finite number"
 
 
 def _number(value, integer: bool):
@@ -97,6 +134,14 @@ class Operator:
     for an operator with windows of its own. ``controls`` names the sliding-window arguments the
     operator uses (the app shows only those). ``notice(x, **params)`` returns a sentence the user
     must see about this input (e.g. that a ReLU was applied), or ``None``.
+
+    What the app says about an operator comes from these fields, never from its id: ``reduction``
+    (``"max"`` or ``"min"``) names the one window cell that gives the output and takes its whole
+    gradient (ties go to the first in reading order; ``explain`` then returns indices);
+    ``has_weights``: the output is a weighted sum of the window; ``random``: it draws in train mode;
+    ``gradient_note(**params)`` says how its gradient is spread, where that needs saying;
+    ``gradient_table(values, weights, output, **params)`` gives columns that compare one window's
+    gradient with another rule (e.g. an official implementation's).
     """
 
     id: str
@@ -111,10 +156,17 @@ class Operator:
     windows: str | Callable = "sliding"
     controls: tuple[str, ...] | None = None
     notice: Callable | None = None
+    reduction: str | None = None
     has_weights: bool = False
-    has_indices: bool = False
     random: bool = False
     supports_dilation: bool = True
+    gradient_note: Callable | None = None
+    gradient_table: Callable | None = None
+
+    @property
+    def has_indices(self) -> bool:
+        """The operator returns the flat input index of each window's chosen cell."""
+        return self.reduction is not None
 
     def resolve(self, given: dict) -> dict:
         """Defaults filled in and every value checked; unknown names raise :class:`PoolingError`."""

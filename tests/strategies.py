@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from pooling_core import output_size
 
+# The textbook's 4x4 example: max 2x2 gives [[6, 8], [3, 4]], average [[3.25, 5.25], [2, 2]].
+TEXTBOOK = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]], dtype=np.float64)
 SMALL_INTS = st.sampled_from([-2.0, -1.0, 0.0, 1.0, 2.0])  # integer-valued: ties are common
 
 

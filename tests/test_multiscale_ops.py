@@ -174,7 +174,9 @@ def test_blur_refuses_inputs_too_small_to_reflect():
        st.data(), st.integers(0, 2**32 - 1))
 def test_fractional_torch_variant_matches_pytorch(n, c, height, width, kernel, data, seed):
     kernel = min(kernel, height, width)
-    out = data.draw(st.integers(1, min(height, width) - kernel + 1))
+    out = (data.draw(st.integers(1, height - kernel + 1)), data.draw(st.integers(1, width - kernel + 1)))
+    if out[0] == out[1] and data.draw(st.booleans()):
+        out = out[0]  # one number for both sides
     x = random_array(seed, (n, c, height, width))
     u = np.random.default_rng(seed + 1).random(2)
     samples = np.broadcast_to(u, (n, c, 2))
@@ -292,8 +294,8 @@ def test_spp_equals_per_level_adaptive_max(levels, channels, extra_h, extra_w, s
     np.testing.assert_array_equal(spatial_pyramid_pool(x[0], levels), expected[0])
     np.testing.assert_array_equal(spatial_pyramid_pool(x[0, 0], levels), spatial_pyramid_pool(x[:1, :1], levels)[0])
     assert spatial_pyramid_pool(x[0, 0], levels).shape == (bins,)
-    for level in pyramid_levels(x.shape[-2:], levels):
-        assert level.bins == (level.n, level.n) and level.message is None and level.geometry.out_size == level.bins
+    for n, level in zip(levels, pyramid_levels(x.shape[-2:], levels)):
+        assert level.bins == level.asked == (n, n) and level.message is None and level.geometry.out_size == level.bins
 
 
 @pytest.mark.filterwarnings("ignore:With a:UserWarning")
@@ -450,3 +452,10 @@ def test_extremes_lrn_and_bilinear_finite(kind):
         (gradient,) = torch.autograd.grad(output.sum(), x)
         assert torch.isfinite(output).all() and torch.isfinite(gradient).all()
     assert np.isfinite(spatial_pyramid_pool(x.detach().numpy())).all()
+
+
+def test_spp_level_may_be_a_pair_as_in_adaptive_max_pooling():
+    x = random_array(3, (1, 2, 7, 9))
+    expected = torch.cat([F.adaptive_max_pool2d(torch.from_numpy(x), size).flatten(1) for size in ((3, 2), 1)], 1)
+    np.testing.assert_array_equal(spatial_pyramid_pool(x, ((3, 2), 1)), expected.numpy())
+    assert [level.bins for level in pyramid_levels((7, 9), ((3, 2), 1), "paper")] == [(3, 2), (1, 1)]

@@ -55,13 +55,14 @@ def avg_arithmetic(values, weights, output, **_):
 
 MAX_FORMULA = r"y_{ij} = \max_{(u,v) \in R_{ij}} a_{uv}"
 AVG_FORMULA = r"y_{ij} = \frac{1}{D_{ij}} \sum_{(u,v) \in R_{ij}} a_{uv}"
-OUTPUT_SIZE = Param("output_size", "int", 2, "Output height and width.", low=1, high=64)
+OUTPUT_SIZE = Param("output_size", "size", 2, "Output height and width: one number, or (h, w) in the library.", low=1,
+                    ui=(1, 64))
 
 register(Operator(
     id="max", name="Max pooling",
     summary="Each output is the largest value in its window; ties go to the first in reading order.",
     formula=MAX_FORMULA, citation=CITATION_CLASSIC,
-    forward=max_forward, explain=max_explain, arithmetic=max_arithmetic, has_weights=True, has_indices=True,
+    forward=max_forward, explain=max_explain, arithmetic=max_arithmetic, has_weights=True, reduction="max",
 ))
 register(Operator(
     id="avg", name="Average pooling",
@@ -70,7 +71,8 @@ register(Operator(
     forward=avg_forward, explain=avg_explain, arithmetic=avg_arithmetic, has_weights=True, supports_dilation=False,
     params=(
         Param("count_include_pad", "bool", True, "Count zero padding in the divisor."),
-        Param("divisor_override", "int", None, "Divide by this number instead.", low=1, high=4096, optional=True),
+        Param("divisor_override", "int", None, "Divide by this number instead.", low=1, ui=(1, 4096),
+              optional=True),
     ),
 ))
 register(Operator(
@@ -78,7 +80,7 @@ register(Operator(
     summary="One output per channel: the largest value of the whole map.",
     formula=r"y = \max_{u,v} a_{uv}", citation=CITATION_GLOBAL,
     forward=max_forward, explain=max_explain, arithmetic=max_arithmetic, windows="global",
-    has_weights=True, has_indices=True,
+    has_weights=True, reduction="max",
 ))
 register(Operator(
     id="global_avg", name="Global average pooling",
@@ -91,7 +93,7 @@ register(Operator(
     summary="Windows sized to give a fixed output size; they may overlap and differ in size.",
     formula=MAX_FORMULA + r",\quad R_i = [\lfloor iH/o \rfloor, \lceil (i+1)H/o \rceil)",
     citation=CITATION_ADAPTIVE, forward=max_forward, explain=max_explain, arithmetic=max_arithmetic, windows="adaptive",
-    has_weights=True, has_indices=True, params=(OUTPUT_SIZE,),
+    has_weights=True, reduction="max", params=(OUTPUT_SIZE,),
 ))
 register(Operator(
     id="adaptive_avg", name="Adaptive average pooling",

@@ -35,11 +35,11 @@ VARIANTS = ("torch", "graham_random", "graham_pseudo")
 
 
 def output_lengths(in_size, output_size, output_ratio) -> tuple[int, int]:
-    """``(output_size, output_size)``, else ``int(L * output_ratio)`` per axis (ratio 0.5 if neither is set)."""
+    """``output_size`` as an ``(h, w)`` pair, else ``int(L * output_ratio)`` per axis (ratio 0.5 if neither is set)."""
     if output_size is not None and output_ratio is not None:
         raise PoolingError("fractional_max: set output_size or output_ratio, not both.")
     if output_size is not None:
-        return output_size, output_size
+        return pair(output_size, "output size")
     ratio = 0.5 if output_ratio is None else output_ratio
     if not 0 < ratio < 1:
         raise PoolingError(f"fractional_max: output_ratio must lie strictly between 0 and 1, not {fmt(ratio)}.")
@@ -178,16 +178,17 @@ register(Operator(
             r" [a_{i-1}, a_i] \times [b_{j-1}, b_j] & \text{Graham, overlapping} \end{cases}",
     citation="B. Graham, Fractional max-pooling, arXiv:1412.6071, 2014.",
     forward=fractional_forward, explain=fractional_explain, arithmetic=max_arithmetic, notice=fractional_notice,
-    windows=fractional_windows, controls=("kernel_size",), has_weights=True, has_indices=True, random=True,
+    windows=fractional_windows, controls=("kernel_size",), has_weights=True, reduction="max", random=True,
     params=(
-        Param("output_size", "int", None, "Output height and width.", low=1, high=1024, optional=True),
+        Param("output_size", "size", None, "Output height and width: one number, or (h, w) in the library.", low=1,
+              ui=(1, 1024), optional=True),
         Param("output_ratio", "float", None, "Output size as a fraction of the input (0.5 if no size is set).",
-              low=0.0, high=1.0, optional=True),
+              low=0.0, high=1.0, low_open=True, ui=(0.05, 0.95), optional=True),
         Param("samples", "float", None, "Offsets u in [0, 1): shape (2,) or (N, C, 2) with equal rows; "
               "[..., 0] for the width, [..., 1] for the height.", optional=True, accepts_array=True,
               in_app=False),
         Param("seed", "int", 0, "Seed that draws u (or Graham's random steps) when no samples are given.",
-              low=0, high=2**31 - 1),
+              low=0, high=2**64 - 1, ui=(0, 2**31 - 1)),
         Param("variant", "choice", "torch", "Window sequence: PyTorch's, or Graham's random or pseudo-random one.",
               choices=VARIANTS),
         Param("overlapping", "bool", False, "Graham variants: regions share their border cell."),

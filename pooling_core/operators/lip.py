@@ -55,6 +55,6 @@ register(Operator(
               "or (library only) an array shaped like the input.",
               choices=("input", "zero"), accepts_array=True),
         Param("beta", "float", 1.0, "Sharpness β: large β puts the weight on the largest logit, 0 gives "
-                                    "the mean, negative β favours small logits.", low=-100.0, high=100.0),
+                                    "the mean, negative β favours small logits.", ui=(-10.0, 10.0), morph=True),
     ),
 ))

@@ -67,6 +67,13 @@ def mixed_arithmetic(values, weights, output, lam=0.5, mode="eval", **_):
     return f"λ drew {drawn}: {kind} = {fmt(output)}"
 
 
+def mixed_gradient_note(mode="eval", **_):
+    if mode == "train":
+        return ("Train mode: each window whose draw chose max sends its whole gradient to its first maximum; "
+                "each one that chose average spreads it evenly over its cells.")
+    return None
+
+
 mixed_forward, mixed_explain = weighted(mixed_weights)
 
 register(Operator(
@@ -79,14 +86,14 @@ register(Operator(
     citation="D. Yu, H. Wang, P. Chen, Z. Wei, Mixed pooling for convolutional neural networks, "
              "RSKT 2014 (LNCS 8818).",
     forward=mixed_forward, explain=mixed_explain, arithmetic=mixed_arithmetic, has_weights=True, random=True,
-    params=(
+    gradient_note=mixed_gradient_note, params=(
         Param("lam", "float", 0.5, "λ: the max's share in eval mode, its probability in train mode.",
               low=0.0, high=1.0),
         Param("mode", "choice", "eval", "train draws λ ∈ {0, 1}; eval uses λ itself.", choices=("eval", "train")),
         Param("per", "choice", "region", "In train mode, draw λ once per output cell (region) or per feature map.",
               choices=("region", "map")),
         Param("seed", "int", 0, "Seed of the draw in train mode: the same seed gives the same choices.",
-              low=0, high=2**31 - 1),
+              low=0, high=2**64 - 1, ui=(0, 2**31 - 1)),
     ),
 ))
 

@@ -28,6 +28,17 @@ def softpool_weights(windows, real, geometry, temperature=1.0):
 windowed_forward, explain = weighted(softpool_weights)
 
 
+def gradient_note(temperature=1.0):
+    return ("SoftPool spreads the gradient over every cell of the window. The exact gradient is "
+            "w_i (1 + (a_i − y)/T) (times the upstream); the official CUDA kernel uses w_i alone.")
+
+
+def gradient_table(values, weights, output, temperature=1.0):
+    """One window's exact gradient for an upstream of 1 beside the official CUDA kernel's rule."""
+    exact = weights * (1 + (values - output) / temperature)
+    return {"a_i": values, "w_i": weights, "exact w_i(1 + (a_i − y)/T)": exact, "official rule w_i": weights}
+
+
 def forward(x, geometry, temperature=1.0):
     if pooled_sums_apply(geometry):
         scaled = x if temperature == 1.0 else x / temperature
@@ -42,6 +53,7 @@ register(Operator(
     summary="A softmax-weighted average: large values weigh exponentially more. T→0 gives max, T→∞ the mean.",
     formula=r"y = \sum_{i \in R} w_i a_i,\quad w_i = \frac{e^{a_i/T}}{\sum_{j \in R} e^{a_j/T}}",
     citation="A. Stergiou, R. Poppe, G. Kalliatakis, Refining activation downsampling with SoftPool, ICCV 2021.",
-    forward=forward, explain=explain, has_weights=True,
-    params=(Param("temperature", "float", 1.0, "Softmax temperature T.", low=1e-3, high=1e3),),
+    forward=forward, explain=explain, has_weights=True, gradient_note=gradient_note, gradient_table=gradient_table,
+    params=(Param("temperature", "float", 1.0, "Softmax temperature T: high T gives the mean, low T the max.", low=0.0,
+                  low_open=True, ui=(1e-3, 1e3), log_scale=True, morph=True),),
 ))

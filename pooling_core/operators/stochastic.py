@@ -95,6 +95,12 @@ def stochastic_arithmetic(values, weights, output, mode="eval", **_):
            f"y = {fmt(output)}"
 
 
+def stochastic_gradient_note(mode="eval", **_):
+    if mode == "train":
+        return "Train mode routes each window's gradient to the one cell it sampled (change the seed to resample)."
+    return None
+
+
 forward, explain = weighted(stochastic_weights)
 
 register(Operator(
@@ -106,11 +112,11 @@ register(Operator(
     citation="M. D. Zeiler, R. Fergus, Stochastic pooling for regularization of deep convolutional "
              "neural networks, ICLR 2013.",
     forward=forward, explain=explain, arithmetic=stochastic_arithmetic, notice=stochastic_notice,
-    has_weights=True, random=True,
+    has_weights=True, random=True, gradient_note=stochastic_gradient_note,
     params=(
         Param("mode", "choice", "eval", "train draws one cell per window; eval outputs the expected value.",
               choices=("eval", "train")),
         Param("seed", "int", 0, "Seed of the draw in train mode: the same seed gives the same cells.",
-              low=0, high=2**31 - 1),
+              low=0, high=2**64 - 1, ui=(0, 2**31 - 1)),
     ),
 ))
