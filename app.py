@@ -4,6 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from pages.ui import controls
+
 # A local icon: a Material one would be fetched from Google's servers, unreachable on a class's offline network.
 st.set_page_config(page_title="PoolScope", page_icon=str(Path(__file__).parent / "assets" / "icon.png"), layout="wide")
 pages = [
@@ -14,4 +16,6 @@ pages = [
     st.Page("pages/unpooling.py", title="Max unpooling", icon=":material/open_in_full:"),
     st.Page("pages/pyramid.py", title="Pyramids and neighbours", icon=":material/layers:"),
 ]
-st.navigation(pages).run()
+page = st.navigation(pages)
+controls.draw_shared()
+page.run()

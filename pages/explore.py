@@ -3,13 +3,14 @@
 import streamlit as st
 
 from pages.ui import controls, figures, views
+from pages.ui.state import CHANNELS
 from pooling_core.explain import window_report
 
 OUTPUT_CHART = "output_chart"
 PLAY_KEY = "play"
 ROW_KEY, COLUMN_KEY = "cell_row", "cell_column"
 
-settings, source = controls.sidebar()
+settings, source = controls.current()
 operator = settings.operator
 st.title("Explore pooling")
 st.caption(f"**{operator.name}**: {operator.summary}")
@@ -22,8 +23,8 @@ views.require_input(source)
 x = source.array
 result, problem = views.pool(x, settings)
 planes = x if source.is_rgb else x[None]
-all_channels = source.is_rgb and settings.channel == "All three"
-channel_index = controls.CHANNELS.index(settings.channel) if source.is_rgb and not all_channels else 0
+all_channels = source.is_rgb and settings.channel == "all"
+channel_index = list(CHANNELS).index(settings.channel) if source.is_rgb and not all_channels else 0
 
 
 def draw_input(report):
@@ -38,21 +39,20 @@ def draw_input(report):
         figures.outline_block(fig, (-pad, plane.shape[0] - 1 + pad), (-pad, plane.shape[1] - 1 + pad))
     if report is not None:
         figures.outline_window(fig, report)
-    st.plotly_chart(fig, key="input_chart", config={"displayModeBar": False})
+    views.chart(fig, "input_chart")
 
 
 def draw_output(out, cell):
     if all_channels:
         fig = figures.rgb_image(out, f"Output {out.shape[1]}x{out.shape[2]}")
         figures.outline_cells(fig, [cell])
-        st.plotly_chart(fig, key="output_rgb", config={"displayModeBar": False})
+        views.chart(fig, "output_rgb")
         return
     plane = out[channel_index]
     fig = figures.heatmap(plane, f"Output {plane.shape[0]}x{plane.shape[1]} (click a cell)", zmin, zmax,
                           clickable=True)
     figures.outline_cells(fig, [cell])
-    st.plotly_chart(fig, key=OUTPUT_CHART, on_select="rerun", selection_mode=("points",),
-                    config={"displayModeBar": False})
+    views.chart(fig, OUTPUT_CHART, on_select="rerun", selection_mode=("points",))
 
 
 def go_to_typed_cell():
@@ -93,7 +93,7 @@ def inspect():
     step[3].number_input("Output row", 0, rows - 1, key=ROW_KEY, on_change=go_to_typed_cell)
     step[4].number_input("Output column", 0, cols - 1, key=COLUMN_KEY, on_change=go_to_typed_cell)
     for c, report in reports.items():
-        prefix = f"{controls.CHANNELS[c]}: " if all_channels else ""
+        prefix = f"{list(CHANNELS.values())[c]}: " if all_channels else ""
         st.code(prefix + report.text, language=None)
 
 

@@ -10,8 +10,9 @@ from pooling_core.numbers import fmt
 
 OUTPUT_CHART = "gradient_output_chart"
 UPSTREAMS = ("Ones", "Seeded random", "Selected output cell only")
+REDUCTION_WORDS = {"max": "maximum", "min": "minimum"}
 
-settings, source = controls.sidebar()
+settings, source = controls.current()
 operator = settings.operator
 st.title("Gradient routing")
 st.caption("In the backward pass each output passes its upstream gradient to the input cells of its window. "
@@ -39,18 +40,17 @@ with left:
     fig = figures.heatmap(result.output, "Output (click a cell)", *views.color_range(result.output), clickable=True,
                           show_scale=False)
     figures.outline_cells(fig, [cell])
-    st.plotly_chart(fig, key=OUTPUT_CHART, on_select="rerun", selection_mode=("points",),
-                    config={"displayModeBar": False})
+    views.chart(fig, OUTPUT_CHART, on_select="rerun", selection_mode=("points",))
 with middle:
     fig = figures.heatmap(upstream, "Upstream gradient", low, high, colorscale=figures.DIVERGING, zmid=0,
                           show_scale=False)
     figures.outline_cells(fig, [cell])
-    st.plotly_chart(fig, key="upstream_chart", config={"displayModeBar": False})
+    views.chart(fig, "upstream_chart")
 with right:
     report = window_report(result, x, *cell)
     fig = figures.heatmap(gradient, f"Input gradient{channel_note}", low, high, colorscale=figures.DIVERGING, zmid=0)
     figures.outline_window(fig, report)
-    st.plotly_chart(fig, key="gradient_chart", config={"displayModeBar": False})
+    views.chart(fig, "gradient_chart")
 
 totals = st.columns(2)
 totals[0].metric("Sum of the upstream gradient", fmt(round(float(upstream.sum()), 10)))
@@ -65,26 +65,22 @@ if counts.max() > 1:
 if (counts == 0).any():
     reason = f"stride {s} is larger than kernel {k}" if s > k else "the last window stops before the edge"
     effects.append(f"{int((counts == 0).sum())} cells lie in no window ({reason}), so they get no gradient at all.")
-if operator.has_indices:
-    ties = tied_windows(result.geometry, x)
+if operator.reduction is not None:
+    extreme = REDUCTION_WORDS[operator.reduction]
+    ties = tied_windows(result.geometry, x, operator.reduction)
     if ties.any():
         i, j = np.argwhere(ties)[0]
-        effects.append(f"{int(ties.sum())} windows have a tie for the maximum (the first is output ({i}, {j})): "
-                       "the whole gradient goes to the first maximum in reading order, none to the others.")
+        effects.append(f"{int(ties.sum())} windows have a tie for the {extreme} (the first is output ({i}, {j})): "
+                       f"the whole gradient goes to the first {extreme} in reading order, none to the others.")
     else:
-        effects.append("Max pooling routes each window's gradient to its maximum only; the other cells get 0.")
-if operator.random and result.params.get("mode") == "train":
-    effects.append("Train mode routes each window's gradient to the one cell it sampled (change the seed to resample).")
-if settings.op == "softpool":
-    effects.append("SoftPool spreads the gradient over every cell of the window. The exact gradient is "
-                   "w_i (1 + a_i − y) (times the upstream); the official CUDA kernel uses w_i alone.")
+        effects.append(f"{operator.name} routes each window's gradient to its {extreme} only; the other cells get 0.")
+if operator.gradient_note is not None and (note := operator.gradient_note(**result.params)):
+    effects.append(note)
 for effect in effects:
     st.markdown(f"- {effect}")
 
-if settings.op == "softpool":
+if operator.gradient_table is not None:
     real = report.real
-    weights, values = report.weights[real], report.values[real]
-    exact = weights * (1 + (values - report.output) / settings.params["temperature"])
-    st.markdown(f"**Output ({cell[0]}, {cell[1]}), upstream 1: exact gradient vs the official CUDA rule**")
-    st.dataframe({"a_i": values, "w_i": weights, "exact w_i(1 + (a_i − y)/T)": exact, "official rule w_i": weights},
+    st.markdown(f"**Output ({cell[0]}, {cell[1]}), upstream 1: the exact gradient against another rule**")
+    st.dataframe(operator.gradient_table(report.values[real], report.weights[real], report.output, **result.params),
                  hide_index=True)

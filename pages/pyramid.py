@@ -12,7 +12,7 @@ from pooling_core.pyramid import RECIPES
 
 FEATURE_CHANNELS = 8
 
-settings, source = controls.sidebar()
+settings, source = controls.current()
 st.title("Pyramids and neighbours")
 views.require_input(source)
 x, channel_note = views.shown_plane(source, settings)
@@ -39,9 +39,9 @@ else:
         if level.message:
             st.warning(level.message)
     columns = st.columns(len(pyramid))
-    for column, level in zip(columns, pyramid):
+    for index, (column, level) in enumerate(zip(columns, pyramid)):
         geometry = level.geometry
-        fig = figures.heatmap(x, f"Level {level.n}: {level.bins[0]}x{level.bins[1]} bins{channel_note}", low, high,
+        fig = figures.heatmap(x, f"Level {index + 1}: {level.bins[0]}x{level.bins[1]} bins{channel_note}", low, high,
                               show_scale=False, height=300)
         for i in range(geometry.out_size[0]):
             for j in range(geometry.out_size[1]):
@@ -49,12 +49,13 @@ else:
                 cols = geometry.cols[j][geometry.col_present[j]]
                 figures.outline_block(fig, (rows.min(), rows.max()), (cols.min(), cols.max()), color="#ff2d55",
                                       dash="solid")
-        column.plotly_chart(fig, key=f"spp_level_{level.n}", config={"displayModeBar": False})
+        with column:
+            views.chart(fig, f"spp_level_{index}")
     fig = go.Figure(go.Bar(y=vector, marker_color="#636efa"))
     fig.update_layout(title=f"The pooled vector: {vector.size} numbers", height=260,
                       margin=dict(l=10, r=10, t=40, b=10),
                       xaxis_title="position (level by level, channel by channel, bins in reading order)")
-    st.plotly_chart(fig, key="spp_vector", config={"displayModeBar": False})
+    views.chart(fig, "spp_vector")
 
 st.header("Local response normalisation and bilinear pooling")
 st.caption("Both work across channels rather than over a spatial window. With a colour image the channels are red, "
@@ -73,13 +74,15 @@ st.markdown("**LRN** (AlexNet's constants k = 2, α = 10⁻⁴ per channel, β =
             "of its n neighbouring channels at the same place: a competition between channels, not spatial pooling.")
 before, after = st.columns(2)
 fig = figures.heatmap(features[0], f"Before LRN: {names[0]}", *views.color_range(features[0]), height=280)
-before.plotly_chart(fig, key="lrn_before", config={"displayModeBar": False})
+with before:
+    views.chart(fig, "lrn_before")
 fig = figures.heatmap(normalised[0], f"After LRN: {names[0]}", *views.color_range(normalised[0]), height=280)
-after.plotly_chart(fig, key="lrn_after", config={"displayModeBar": False})
+with after:
+    views.chart(fig, "lrn_after")
 
 matrix = bilinear_pool(features, normalize=False)
 st.markdown(f"**Bilinear pooling** (Lin et al., ICCV 2015) averages the outer product of the channel vector over "
             f"all {features.shape[1] * features.shape[2]} places: a {len(names)}x{len(names)} matrix of how channels "
             "co-occur, whatever the map's size (then a signed square root and L2 normalisation).")
 fig = figures.heatmap(matrix, "Mean outer product (before normalisation)", *views.color_range(matrix), height=320)
-st.plotly_chart(fig, key="bilinear_matrix", config={"displayModeBar": False})
+views.chart(fig, "bilinear_matrix")

@@ -13,7 +13,7 @@ from pooling_core.operators.stochastic import draw_cells
 OUTPUT_CHART = "stochastic_output_chart"
 MAX_DRAWS = 10_000
 
-settings, source = controls.sidebar()
+settings, source = controls.current()
 st.title("Stochastic pooling")
 st.caption("In training, each window outputs one of its cells, drawn with probability pᵢ = aᵢ / Σa. At test time "
            "it outputs the expected draw Σ pᵢaᵢ. This page always uses stochastic pooling with the sidebar's "
@@ -23,8 +23,7 @@ x, channel_note = views.shown_plane(source, settings)
 state = st.session_state
 state.setdefault("stochastic_seed", 0)
 state.setdefault("draw_count", 1000)
-window = dict(kernel_size=settings.kernel, stride=settings.stride, padding=settings.padding,
-              dilation=settings.dilation, ceil_mode=settings.ceil_mode)
+window = settings.window_kwargs()
 seed = int(state["stochastic_seed"])
 try:
     evaluated = pool2d(x, "stochastic", mode="eval", **window)
@@ -46,21 +45,20 @@ with columns[0]:
     fig = figures.heatmap(scatter_to_input(evaluated.geometry, evaluated.weights),
                           f"Probability of each cell{channel_note}", 0.0, 1.0, colorscale="Greys", show_scale=False)
     figures.outline_window(fig, report)
-    st.plotly_chart(fig, key="probability_map", config={"displayModeBar": False})
+    views.chart(fig, "probability_map")
 with columns[1]:
     fig = figures.heatmap(evaluated.output, "Eval output Σpa (click a cell)", low, high, clickable=True,
                           show_scale=False)
     figures.outline_cells(fig, [cell])
-    st.plotly_chart(fig, key=OUTPUT_CHART, on_select="rerun", selection_mode=("points",),
-                    config={"displayModeBar": False})
+    views.chart(fig, OUTPUT_CHART, on_select="rerun", selection_mode=("points",))
 with columns[2]:
     fig = figures.heatmap(trained.output, f"Train output, seed {seed}", low, high, show_scale=False)
     figures.outline_cells(fig, [cell])
-    st.plotly_chart(fig, key="train_map", config={"displayModeBar": False})
+    views.chart(fig, "train_map")
 if evaluated.notice:
     with columns[3]:
         fig = figures.heatmap(activations, "After ReLU: what is pooled", low, high, show_scale=False)
-        st.plotly_chart(fig, key="relu_map", config={"displayModeBar": False})
+        views.chart(fig, "relu_map")
 
 real = report.real
 values = np.maximum(report.values[real], 0)
@@ -94,12 +92,12 @@ with left:
     fig.update_layout(title=f"Window ({cell[0]}, {cell[1]}): values {', '.join(fmt(v) for v in values)}",
                       barmode="group", height=320, margin=dict(l=10, r=10, t=40, b=10), yaxis_range=[0, 1],
                       xaxis_title="cell (row, column): value", legend=dict(orientation="h", y=-0.3))
-    st.plotly_chart(fig, key="draw_histogram", config={"displayModeBar": False})
+    views.chart(fig, "draw_histogram")
 with right:
     fig = go.Figure(go.Scatter(x=np.arange(1, count + 1), y=running_mean, mode="lines", name="running mean"))
     fig.add_hline(y=report.output, line_dash="dot", annotation_text=f"expectation {fmt(report.output)}")
     fig.update_layout(title="Mean of the draws so far", height=320, margin=dict(l=10, r=10, t=40, b=10),
                       xaxis_title="draws", xaxis_type="log" if count > 10 else "linear")
-    st.plotly_chart(fig, key="running_mean", config={"displayModeBar": False})
+    views.chart(fig, "running_mean")
 st.markdown(f"**{count} draws** (seed {seed}): mean **{fmt(running_mean[-1])}**; the eval output, their "
             f"expectation, is **{fmt(report.output)}**. The last draw picked cell {labels[cells[-1]]}.")

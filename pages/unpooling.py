@@ -8,7 +8,7 @@ from pooling_core import PoolingError, pool2d
 from pooling_core.numbers import fmt
 from pooling_core.reconstruct import quality, reconstructions, shared_targets
 
-settings, source = controls.sidebar()
+settings, source = controls.current()
 st.title("Max unpooling")
 st.caption("Max pooling keeps each window's maximum and where it was. Unpooling puts every maximum back at its "
            "index and zeros everywhere else: an inverse only for the maxima. This page always uses max pooling "
@@ -38,7 +38,8 @@ panels = [
 for column, (fig, shared) in zip(columns, panels):
     if shared is not None and len(shared):
         figures.outline_cells(fig, [tuple(cell) for cell in shared])
-    column.plotly_chart(fig, config={"displayModeBar": False})
+    with column:
+        views.chart(fig)
 
 if (targets > 1).any():
     st.warning(f"Windows overlap: {int((targets > 1).sum())} cells (outlined) are the maximum of several windows, "

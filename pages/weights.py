@@ -1,5 +1,7 @@
 """Pooling weights: each window cell's share of its output, for every weighted operator."""
 
+import math
+
 import numpy as np
 import streamlit as st
 
@@ -11,8 +13,22 @@ from pooling_core.numbers import fmt
 OUTPUT_CHART = "weights_output_chart"
 COLUMNS = 5
 WEIGHT_SCALE = (0.0, 1.0)
+MORPH_STEPS = 100
 
-settings, source = controls.sidebar()
+
+def morph_slider(op, p) -> float:
+    """A slider over the parameter's range (its logarithm for a log-scale one); its value."""
+    low, high = p.ui_range
+    if p.log_scale:
+        low, high, start = math.log10(low), math.log10(high), math.log10(p.default)
+        label = f"{op.name}: log₁₀ {p.name}"
+    else:
+        start, label = p.default, f"{op.name}: {p.name}"
+    chosen = st.slider(label, float(low), float(high), float(start), (high - low) / MORPH_STEPS,
+                       key=f"morph.{op.id}.{p.name}", help=p.help)
+    return 10**chosen if p.log_scale else chosen
+
+settings, source = controls.current()
 operator = settings.operator
 st.title("Pooling weights")
 st.caption("Many pooling operators output a weighted sum of their window, $y = \\sum_i w_i a_i$. The weights show what "
@@ -29,43 +45,38 @@ with left:
     fig = figures.heatmap(result.output, f"{operator.name}: output (click a cell)", *views.color_range(result.output),
                           clickable=True, show_scale=False)
     figures.outline_cells(fig, [cell])
-    st.plotly_chart(fig, key=OUTPUT_CHART, on_select="rerun", selection_mode=("points",),
-                    config={"displayModeBar": False})
+    views.chart(fig, OUTPUT_CHART, on_select="rerun", selection_mode=("points",))
 report = window_report(result, x, *cell)
+compared = [op for op in OPERATORS.values() if op.has_weights and op.windows == "sliding"]
 if not operator.has_weights:
-    st.info(f"{operator.name} is not a weighted sum of its window, so it has no weights; choose max, average, "
-            "SoftPool, LIP, DPP, stochastic, mixed, gated or weighted average in the sidebar.")
+    names = ", ".join(op.name for op in OPERATORS.values() if op.has_weights)
+    st.info(f"{operator.name} is not a weighted sum of its window, so it has no weights; choose one that is in the "
+            f"sidebar: {names}.")
 else:
     share = scatter_to_input(result.geometry, result.weights)
     with middle:
         fig = figures.heatmap(share, f"Weight of each input cell{channel_note}", *WEIGHT_SCALE,
                               colorscale="Greys", show_scale=False)
         figures.outline_window(fig, report)
-        st.plotly_chart(fig, key="weight_map", config={"displayModeBar": False})
+        views.chart(fig, "weight_map")
     with right:
         fig = figures.heatmap(np.where(report.present, report.weights, np.nan),
                               f"Window ({cell[0]}, {cell[1]}) weights", *WEIGHT_SCALE, colorscale="Greys")
-        st.plotly_chart(fig, key="window_weights", config={"displayModeBar": False})
+        views.chart(fig, "window_weights")
     if coverage(result.geometry).max() > 1:
         st.caption("Windows overlap: a cell read by several windows shows the sum of its shares.")
     st.code(report.text, language=None)
 
 st.subheader("One window, every weighted operator")
-st.caption("The same window under each operator. Move the sliders to morph SoftPool, LIP and DPP between "
-           "average and max.")
-morph = st.columns(4)
-log_t = morph[0].slider("SoftPool log₁₀ T", -2.0, 2.0, 0.0, 0.1, key="morph_log_t",
-                        help="High T: the mean. Low T: the max.")
-beta = morph[1].slider("LIP β", 0.0, 10.0, 1.0, 0.1, key="morph_beta", help="0: the mean. Large: the max.")
-lam = morph[2].slider("DPP λ", 0.0, 10.0, 1.0, 0.1, key="morph_lam",
-                      help="0: the mean. Large: the most deviating cell, once deviations from the window mean exceed 1 "
-                           "(on images in [0, 1] with α = 1, large λ stays near the mean).")
-alpha = morph[3].slider("DPP α", 0.0, 5.0, 1.0, 0.1, key="morph_alpha", help="Large α pulls DPP to the mean.")
-overrides = {"softpool": {"temperature": 10**log_t}, "lip": {"beta": beta}, "dpp": {"lam": lam, "alpha": alpha}}
+morphing = [(op, p) for op in compared for p in op.params if p.morph]
+st.caption("The same window under each operator. Move the sliders to morph "
+           f"{', '.join(dict.fromkeys(op.name for op, _ in morphing))} between average and max.")
+overrides = {}
+for column, (op, p) in zip(st.columns(len(morphing)), morphing):
+    with column:
+        overrides.setdefault(op.id, {})[p.name] = morph_slider(op, p)
 
-window = {k: v for k, v in settings.pool_kwargs().items() if k in
-          ("kernel_size", "stride", "padding", "dilation", "ceil_mode")}
-compared = [op for op in OPERATORS.values() if op.has_weights and op.windows == "sliding"]
+window = settings.window_kwargs()
 columns = st.columns(COLUMNS)
 for index, op in enumerate(compared):
     kwargs = {**window, **overrides.get(op.id, {})}
@@ -79,4 +90,4 @@ for index, op in enumerate(compared):
             continue
         fig = figures.heatmap(np.where(other.present, other.weights, np.nan), f"{op.id}: y = {fmt(other.output)}",
                               *WEIGHT_SCALE, colorscale="Greys", show_scale=False, height=240)
-        st.plotly_chart(fig, key=f"compare_{op.id}", config={"displayModeBar": False})
+        views.chart(fig, f"compare_{op.id}")

@@ -11,14 +11,27 @@ from streamlit.testing.v1 import AppTest
 
 from tests.browser import ROOT
 
+PAGE_SCRIPT = """
+import runpy
+from pages.ui import controls
+controls.draw_shared()
+runpy.run_path({path!r}, run_name="__main__")
+"""
 
-def run_app(page: str = "app.py", **state) -> AppTest:
-    """Run ``page`` (``app.py`` opens Explore) in a fresh AppTest with session state preset.
 
-    Every page draws the shared sidebar itself, so a page script runs on its own; AppTest's
-    ``switch_page`` is avoided because it resets the sidebar's sliders.
+def run_app(page: str = "pages/explore.py", query: dict | None = None, **state) -> AppTest:
+    """Run ``page`` in a fresh AppTest, opened from a link with ``query`` and session state preset.
+
+    A page runs behind what ``app.py`` draws for every page (:func:`pages.ui.controls.draw_shared`).
+    ``app.py`` itself runs only its first run right in AppTest: since the folder is called
+    ``pages/``, AppTest runs the page script alone on later runs and after ``switch_page``.
     """
-    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
+    if page == "app.py":
+        at = AppTest.from_file(str(ROOT / page), default_timeout=60)
+    else:
+        at = AppTest.from_string(PAGE_SCRIPT.format(path=str(ROOT / page)), default_timeout=60)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
     for key, value in state.items():
         at.session_state[key] = value
     return at.run()

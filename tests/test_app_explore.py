@@ -10,7 +10,7 @@ TEXTBOOK = "1 1 2 4\n5 6 7 8\n3 2 1 0\n1 2 3 4"
 
 
 def typed(text: str, **state):
-    return run_app(source="Type a grid", grid_text=text, **state)
+    return run_app(source="grid", grid_text=text, **state)
 
 
 def test_default_view_shows_textbook_max_pooling():
@@ -119,7 +119,7 @@ def test_a_window_too_small_to_find_gets_a_finder_square_and_a_small_grid_none()
         assert rect["type"] == "rect"
         return rect["x0"], rect["x1"], rect["y0"], rect["y1"]
 
-    at = run_app(example="Landscape photo", color_mode="RGB, per channel", kernel=4, stride=4)
+    at = run_app(example="Landscape photo", color_mode="rgb", kernel=4, stride=4)
     side = 256 / 12  # of the 256x256 photo
     # window (0, 0), rows and columns 0..3: the square centred on it would stick out, so it starts at the edge
     assert finder(figure(at, "Input")) == pytest.approx((-0.5, side - 0.5, -0.5, side - 0.5))
@@ -138,17 +138,17 @@ def test_every_operator_runs_without_exception(op):
 
 
 def test_rgb_example_per_channel_and_all_three():
-    at = run_app(example="Landscape photo", color_mode="RGB, per channel", kernel=4, stride=4)
+    at = run_app(example="Landscape photo", color_mode="rgb", kernel=4, stride=4)
     assert not at.exception
     assert heatmap_values(figure(at, "Output")).shape[0] == 64
-    at.radio(key="channel").set_value("All three").run()
+    at.radio(key="channel").set_value("all").run()
     assert not at.exception
     assert [c.value.split(":")[0] for c in at.code] == ["Red", "Green", "Blue"]
 
 
 def test_alexnet_preset_sets_overlapping_max_and_shows_its_note():
     at = run_app()
-    at.selectbox(key="op").set_value("alexnet_overlapping").run()
+    at.selectbox(key="preset").set_value("alexnet_overlapping").run()
     assert not at.exception
     assert (at.selectbox(key="op").value, at.slider(key="kernel").value, at.slider(key="stride").value) == ("max", 3, 2)
     assert "Krizhevsky" in at.info[0].value
@@ -161,8 +161,9 @@ def test_the_preset_note_has_a_slot_so_the_charts_keep_their_place():
         return [getattr(node, "type", None) for node in at.main.children.values()]
 
     plain, noted = layout(typed(TEXTBOOK)), layout(typed(TEXTBOOK, kernel=3))
-    assert plain[2] == "empty" and noted[2] == "info"
-    assert plain[:2] + plain[3:] == noted[:2] + noted[3:]
+    assert plain[0] == "empty"  # the slot of the link's notices
+    assert plain[3] == "empty" and noted[3] == "info"
+    assert plain[:3] + plain[4:] == noted[:3] + noted[4:]
     assert "flex_container" in plain
 
 

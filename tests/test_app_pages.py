@@ -33,11 +33,11 @@ def test_max_gradient_of_one_cell_lands_on_its_maximum():
 
 
 def test_overlap_uncovered_and_tie_effects_are_explained():
-    overlap = run_app(GRADIENTS, source="Random grid", random_rows=5, random_cols=5, kernel=3, stride=2)
+    overlap = run_app(GRADIENTS, source="random", random_rows=5, random_cols=5, kernel=3, stride=2)
     assert any("Windows overlap: 9 cells" in m.value for m in overlap.markdown)
     gaps = run_app(GRADIENTS, kernel=1, stride=2)
     assert any("12 cells lie in no window (stride 2 is larger than kernel 1)" in m.value for m in gaps.markdown)
-    tie = run_app(GRADIENTS, source="Type a grid", grid_text="5 5\n1 2")
+    tie = run_app(GRADIENTS, source="grid", grid_text="5 5\n1 2")
     assert any("1 windows have a tie" in m.value for m in tie.markdown)
     np.testing.assert_array_equal(heatmap_values(figure(tie, "Input gradient")), [[1, 0], [0, 0]])
 
@@ -64,7 +64,7 @@ def test_unpooling_reconstruction_values_and_metrics():
 
 
 def test_unpooling_odd_size_and_overlapping_windows():
-    at = run_app(UNPOOLING, source="Random grid", random_rows=5, random_cols=7, seed=3, kernel=3, stride=2)
+    at = run_app(UNPOOLING, source="random", random_rows=5, random_cols=7, seed=3, kernel=3, stride=2)
     assert not at.exception
     assert heatmap_values(figure(at, "Unpooled")).shape == (5, 7)
     assert any("The input is 5x7" in i.value for i in at.info)
@@ -88,12 +88,12 @@ def test_pyramid_vector_has_c_times_sum_of_squares_numbers():
     assert not gray.exception
     np.testing.assert_array_equal(bar_values(figure(gray, "The pooled vector")),
                                   np.concatenate([np.ravel(TEXTBOOK), [6, 8, 3, 4], [8]]))
-    color = run_app(PYRAMID, example="Landscape photo", color_mode="RGB, per channel")
+    color = run_app(PYRAMID, example="Landscape photo", color_mode="rgb")
     assert bar_values(figure(color, "The pooled vector")).size == 3 * (16 + 4 + 1)
 
 
 def test_pyramid_paper_recipe_reports_wrong_bin_count_and_bad_levels_are_messages():
-    at = run_app(PYRAMID, spp_recipe="paper", source="Random grid", random_rows=5, random_cols=5, spp_levels="3")
+    at = run_app(PYRAMID, spp_recipe="paper", source="random", random_rows=5, random_cols=5, spp_levels="3")
     assert "3 bins use window 2 and stride 1, which gives 4 bins, not 3" in at.warning[0].value
     bad = run_app(PYRAMID, spp_levels="4, two")
     assert not bad.exception
@@ -101,7 +101,7 @@ def test_pyramid_paper_recipe_reports_wrong_bin_count_and_bad_levels_are_message
 
 
 def test_lrn_and_bilinear_are_shown_for_colour_channels():
-    at = run_app(PYRAMID, example="Landscape photo", color_mode="RGB, per channel")
+    at = run_app(PYRAMID, example="Landscape photo", color_mode="rgb")
     assert heatmap_values(figure(at, "Mean outer product")).shape == (3, 3)
     assert figure(at, "After LRN: red") is not None
 
@@ -125,7 +125,7 @@ def test_stochastic_histogram_counts_n_draws_and_mean_converges():
 
 
 def test_stochastic_sample_once_and_new_seed_change_the_train_map():
-    at = run_app(STOCHASTIC, source="Random grid", random_rows=8, random_cols=8)
+    at = run_app(STOCHASTIC, source="random", random_rows=8, random_cols=8)
     first = heatmap_values(figure(at, "Train output, seed 0"))
     at.button(key="sample_once").click().run()
     assert not at.exception
@@ -138,13 +138,13 @@ def test_stochastic_sample_once_and_new_seed_change_the_train_map():
 
 
 def test_stochastic_negative_input_shows_relu_notice_and_map():
-    at = run_app(STOCHASTIC, source="Type a grid", grid_text="1 -2\n3 4")
+    at = run_app(STOCHASTIC, source="grid", grid_text="1 -2\n3 4")
     assert "ReLU was applied to 1 negative cell" in at.warning[0].value
     np.testing.assert_array_equal(heatmap_values(figure(at, "After ReLU")), [[1, 0], [3, 4]])
 
 
 def test_stochastic_all_zero_window_says_nothing_can_be_drawn():
-    at = run_app(STOCHASTIC, source="Type a grid", grid_text="0 0\n0 0")
+    at = run_app(STOCHASTIC, source="grid", grid_text="0 0\n0 0")
     assert not at.exception
     assert "nothing can be drawn" in at.info[0].value
 
@@ -157,12 +157,12 @@ def test_weights_of_max_and_average_for_the_selected_window():
 
 
 def test_weights_page_compares_every_weighted_operator_and_morphs_softpool():
-    at = run_app(WEIGHTS, morph_log_t=-2.0)
+    at = run_app(WEIGHTS, **{"morph.softpool.temperature": -2.0})
     assert not at.exception
     titles = [f["layout"]["title"]["text"] for f in figures(at)]
     assert "softpool: y = 6" in titles
     assert "avg: y = 3.25" in titles
-    warm = run_app(WEIGHTS, morph_log_t=2.0)
+    warm = run_app(WEIGHTS, **{"morph.softpool.temperature": 2.0})
     softpool = figure(warm, "softpool: y = ")
     np.testing.assert_allclose(heatmap_values(softpool), 0.25, atol=0.01)
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import ROOT, screenshot, wait_idle
+from tests.browser import ROOT, free_port, screenshot, start_server, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -108,9 +108,10 @@ def test_weights_page_softpool_temperature_morphs_towards_max(page, app_url):
     page.goto(f"{app_url}/weights")
     wait_idle(page)
     expect(page.locator(".js-plotly-plot").filter(has_text="softpool: y = 5.685")).to_have_count(1)
-    temperature = page.locator("[data-testid='stSlider'] input[type='range']").nth(4)  # after the 4 sidebar sliders
+    slider = page.get_by_test_id("stSlider").filter(has_text="SoftPool: log₁₀ temperature")
+    temperature = slider.locator("input[type='range']")
     temperature.focus()
-    for _ in range(20):
+    for _ in range(50):  # log10 T from 0 to -3, in steps of 0.06
         temperature.press("ArrowLeft")
     wait_idle(page)
     expect(page.locator(".js-plotly-plot").filter(has_text="softpool: y = 6")).to_have_count(1)
@@ -138,3 +139,24 @@ def test_upload_photo_in_colour_shows_all_three_channels(page, app_url):
     expect(page.get_by_text(re.compile(r"^Red: max\("))).to_be_visible()
     expect(page.get_by_text(re.compile(r"^Blue: max\("))).to_be_visible()
     screenshot(page, "explore_photo_all_channels")
+
+
+@pytest.fixture(scope="module")
+def fresh_server_url():
+    """A server no one has opened yet: its first visitor comes from a deep link."""
+    port = free_port()
+    process = start_server(port)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_a_deep_link_to_a_fresh_server_opens_its_page_with_the_shared_sidebar(page, fresh_server_url):
+    page.goto(f"{fresh_server_url}/gradients?kernel=100&op=avg")
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="Gradient routing")).to_be_visible()
+    expect(page.get_by_text("kernel '100' is not available; using 9.")).to_be_visible()
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_role("link", name="Pooling weights")).to_be_visible()  # app.py's navigation
+    screenshot(page, "deep_link_fresh_server")
+    expect(sidebar.get_by_test_id("stSelectbox").filter(has_text="Average pooling")).to_have_count(1)

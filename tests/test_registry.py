@@ -40,7 +40,8 @@ def test_dpp_takes_a_large_lambda():
     assert pool2d(window, "dpp", lam=60.0, alpha=1.0).output[0, 0] == pytest.approx(10.0)
 
 
-@pytest.mark.parametrize("op, oracle", [("adaptive_avg", F.adaptive_avg_pool2d), ("adaptive_max", F.adaptive_max_pool2d)])
+@pytest.mark.parametrize("op, oracle", [("adaptive_avg", F.adaptive_avg_pool2d),
+                                        ("adaptive_max", F.adaptive_max_pool2d)])
 def test_adaptive_pooling_takes_an_output_height_and_width(op, oracle):
     result = pool2d(X, op, output_size=(2, 3))
     np.testing.assert_array_equal(result.output, oracle(t(X), (2, 3)).numpy())
@@ -50,7 +51,8 @@ def test_adaptive_pooling_takes_an_output_height_and_width(op, oracle):
 def test_fractional_max_takes_an_output_height_and_width():
     samples = np.array([0.3, 0.8])
     result = pool2d(X, "fractional_max", kernel_size=2, output_size=(4, 5), samples=samples)
-    expected = F.fractional_max_pool2d(t(X), 2, output_size=(4, 5), _random_samples=torch.tensor([[[0.3, 0.8]] * 2], dtype=torch.float64))
+    samples_torch = torch.tensor([[[0.3, 0.8]] * 2], dtype=torch.float64)
+    expected = F.fractional_max_pool2d(t(X), 2, output_size=(4, 5), _random_samples=samples_torch)
     np.testing.assert_array_equal(result.output, expected.numpy())
 
 

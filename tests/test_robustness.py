@@ -18,7 +18,7 @@ from pooling_core.inputs import MAX_UPLOAD_BYTES
 from tests.apptest import figure, heatmap_values, run_app, shown
 from tests.browser import ROOT
 
-PAGES = ("app.py", "pages/stochastic.py", "pages/weights.py", "pages/gradients.py", "pages/unpooling.py",
+PAGES = ("pages/explore.py", "pages/stochastic.py", "pages/weights.py", "pages/gradients.py", "pages/unpooling.py",
          "pages/pyramid.py")
 
 
@@ -106,7 +106,7 @@ def upload(at, name: str, data: bytes):
 
 @pytest.fixture
 def app_with_image():
-    at = upload(run_app(source="Upload an image"), "dot.png", previous_image())
+    at = upload(run_app(source="upload"), "dot.png", previous_image())
     assert heatmap_values(figure(at, "Output"))[0, 0] == 1.0
     return at
 
@@ -148,10 +148,10 @@ def param_values(op) -> dict:
         elif p.kind == "choice":
             values[p.name] = list(p.choices)
         else:
-            values[p.name] = [v for v in (p.default, p.low, p.high) if v is not None and not math.isinf(v)]
+            values[p.name] = [v for v in (p.default, *p.ui_range) if v is not None and not math.isinf(v)]
             if p.optional:
                 values[p.name].append(None)
-            if p.high is not None and math.isinf(p.high):
+            if math.isinf(p.ui_range[1] or 0):
                 values[p.name].append(math.inf)
     return values
 
@@ -165,7 +165,7 @@ def widget_state(op, params: dict) -> dict:
         key, value = f"{op.id}.{p.name}", params[p.name]
         if p.optional:
             state[key + ".on"] = value is not None
-        if p.kind == "float" and p.high is not None and math.isinf(p.high):
+        if p.kind == "float" and math.isinf(p.ui_range[1] or 0):
             state[key + ".inf"] = value == math.inf
         if value is not None and value != math.inf:
             state[key] = value
@@ -191,7 +191,7 @@ APPS = {}
 def app_for(page: str):
     """One AppTest per page, reused: a fuzzing run is one long session of a restless student."""
     if page not in APPS:
-        APPS[page] = run_app(page, source="Type a grid")
+        APPS[page] = run_app(page, source="grid")
     return APPS[page]
 
 
@@ -221,7 +221,7 @@ def test_fuzzed_settings_never_raise(page, choice):
 @given(choice=user_settings())
 def test_fuzzed_explore_output_matches_the_library(choice):
     op_id, params, text, window = choice
-    at = apply(app_for("app.py"), *choice)
+    at = apply(app_for("pages/explore.py"), *choice)
     assert not at.exception, at.exception[0].message
     x = np.array([[float(v) for v in line.split()] for line in text.splitlines()])
     dilation = window["dilation"] if OPERATORS[op_id].supports_dilation else 1

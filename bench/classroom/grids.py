@@ -37,7 +37,7 @@ def expected_texts(session: int) -> dict:
     """The arithmetic of output cell (0, 0) for every state a session reaches, from the library."""
     import numpy as np
 
-    from pages.ui.controls import TEXTBOOK_GRID
+    from pages.ui.state import TEXTBOOK_GRID
     from pooling_core import pool2d
     from pooling_core.examples import load_example
     from pooling_core.explain import window_report

@@ -1,8 +1,5 @@
-"""The sidebar every page shares: where the input comes from and how it is pooled.
-
-All choices live in one typed :class:`Settings`, read from widget state under stable keys, kept
-when a page switch unmounts the widgets, and mirrored into the URL so a link reproduces a view.
-"""
+"""The sidebar every page shares, drawn once per run by ``app.py``: where the input comes from and
+how it is pooled. Its widgets are the fields of :mod:`pages.ui.state`, bound to the URL."""
 
 from __future__ import annotations
 
@@ -11,52 +8,28 @@ from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
+from pages.ui import views
+from pages.ui.state import (
+    BOUND,
+    FIELDS,
+    SLIDING_KEYS,
+    check_link,
+    enabled_key,
+    infinity_key,
+    link_notices,
+    param_key,
+    value,
+)
 from pooling_core import OPERATORS, PoolingError
-from pooling_core.examples import EXAMPLES, load_example
+from pooling_core.examples import load_example
 from pooling_core.inputs import load_image, parse_grid
-from pooling_core.registry import PRESETS, SLIDING_CONTROLS, Preset
+from pooling_core.registry import PRESETS, Preset
 
-SOURCES = ("Example", "Type a grid", "Upload an image", "Random grid")
-CHANNELS = ("Red", "Green", "Blue", "All three")
-COLOR_MODES = ("Grayscale", "RGB, per channel")
-TEXTBOOK_GRID = "1 1 2 4\n5 6 7 8\n3 2 1 0\n1 2 3 4"
 COLOR_EXAMPLES = ("Landscape photo",)
-SLIDING_DEFAULTS = {"kernel": 2, "stride": 2, "padding": 0, "dilation": 1, "ceil_mode": False}
-WIDGET_KEYS = dict(zip(SLIDING_CONTROLS, SLIDING_DEFAULTS))
-DEFAULTS = {
-    "source": "Example", "example": "Textbook 4x4", "grid_text": TEXTBOOK_GRID, "random_rows": 8,
-    "random_cols": 8, "seed": 0, "color_mode": "Grayscale", "channel": "Red", "op": "max",
-    **SLIDING_DEFAULTS,
-}
-
-
-def param_key(op_id: str, name: str) -> str:
-    return f"{op_id}.{name}"
-
-
-def _starting_value(p):
-    """What a number widget shows before the user sets it: the default, else a value inside the range."""
-    if p.default is not None:
-        return p.default
-    if p.kind == "float" and p.low is not None and p.high is not None and not math.isinf(p.high):
-        return (p.low + p.high) / 2
-    return p.low if p.low is not None else (1 if p.kind == "int" else 1.0)
-
-
-def param_defaults() -> dict:
-    defaults = {}
-    for op in OPERATORS.values():
-        for p in op.params:
-            if not p.in_app:
-                continue
-            key = param_key(op.id, p.name)
-            defaults[key] = _starting_value(p) if p.kind in ("int", "float") else p.default
-            if p.optional:
-                defaults[key + ".on"] = False
-            if p.kind == "float" and p.high is not None and math.isinf(p.high):
-                defaults[key + ".inf"] = False
-    return defaults
+CURRENT_KEY = "_current"
+PRESET_KEY = "preset"
 
 
 @dataclass(frozen=True)
@@ -89,6 +62,11 @@ class Settings:
         return dict(kernel_size=self.kernel, stride=self.stride, padding=self.padding, dilation=dilation,
                     ceil_mode=self.ceil_mode, **self.params)
 
+    def window_kwargs(self) -> dict:
+        """Only the sliding-window arguments, for pages that pool with an operator of their own."""
+        return dict(kernel_size=self.kernel, stride=self.stride, padding=self.padding, dilation=self.dilation,
+                    ceil_mode=self.ceil_mode)
+
 
 @dataclass(frozen=True)
 class Source:
@@ -103,53 +81,6 @@ class Source:
         return self.array is not None and self.array.ndim == 3
 
 
-def _restore_state() -> None:
-    """Seed widget keys from the URL (first run) and from the last values (after a page switch)."""
-    state = st.session_state
-    if "_kept" not in state:
-        defaults = {**DEFAULTS, **param_defaults()}
-        state["_kept"] = dict(defaults)
-        for key, text in st.query_params.items():
-            if key in defaults:
-                state["_kept"][key] = _decode(text, defaults[key])
-    for key, value in state["_kept"].items():
-        if key not in state:
-            state[key] = value
-
-
-def _decode(text: str, default):
-    try:
-        if isinstance(default, bool):
-            return text == "1"
-        if isinstance(default, int):
-            return int(text)
-        if isinstance(default, float):
-            return float(text)
-    except ValueError:
-        return default
-    return text
-
-
-def _encode(value) -> str:
-    return ("1" if value else "0") if isinstance(value, bool) else str(value)
-
-
-def _keep_and_share(keys) -> None:
-    """Remember the widgets' values for the next page and write the non-default ones to the URL."""
-    state = st.session_state
-    defaults = {**DEFAULTS, **param_defaults()}
-    for key in keys:
-        state["_kept"][key] = state[key]
-    # A value the script set for a widget outlives the widget's unmounting in the browser and would
-    # beat the kept one when the widget comes back, so drop it: the next run restores the kept value.
-    for key in state["_kept"].keys() - set(keys):
-        if key in state:
-            del state[key]
-    changed = {k: _encode(v) for k, v in state["_kept"].items() if v != defaults.get(k)}
-    if dict(st.query_params) != changed:
-        st.query_params.from_dict(changed)
-
-
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _load_upload(data: bytes, mode: str):
     """Decoded once per file and mode, shared read-only by every rerun and session (no copy)."""
@@ -158,53 +89,58 @@ def _load_upload(data: bytes, mode: str):
     return image
 
 
-def _color_widgets(used: list) -> str:
-    color_mode = st.radio("Colour", COLOR_MODES, key="color_mode", horizontal=True)
-    used.append("color_mode")
-    if color_mode != "Grayscale":
-        st.radio("Channel shown", CHANNELS, key="channel", horizontal=True)
-        used.append("channel")
+def _choice(widget, label: str, key: str, **options):
+    """A radio or selectbox over a choice field: ids as values, labels shown."""
+    field = FIELDS[key]
+    return widget(label, field.choices, index=field.choices.index(field.default), key=key,
+                  format_func=field.label, **BOUND, **options)
+
+
+def _integer(widget, label: str, key: str, **options):
+    field = FIELDS[key]
+    return widget(label, int(field.low), int(field.high), int(field.default), key=key, **BOUND, **options)
+
+
+def _color_widgets() -> str:
+    color_mode = _choice(st.radio, "Colour", "color_mode", horizontal=True)
+    if color_mode != "gray":
+        _choice(st.radio, "Channel shown", "channel", horizontal=True)
     return color_mode
 
 
-def _source_widgets() -> tuple[Source, list[str]]:
-    state = st.session_state
-    source = st.radio("Source", SOURCES, key="source")
-    used = ["source"]
-    color_mode = "Grayscale"
-    if source == "Example":
-        st.selectbox("Example", list(EXAMPLES), key="example")
-        used.append("example")
-        if state["example"] in COLOR_EXAMPLES:
-            color_mode = _color_widgets(used)
-        mode = "RGB" if color_mode != "Grayscale" else "L"
-        return Source(load_example(state["example"], mode)), used
-    if source == "Type a grid":
-        text = st.text_area("Grid: one row per line", key="grid_text", height=150,
-                            help="Separate numbers with spaces, commas or semicolons. Brackets are fine.")
-        used.append("grid_text")
+def _source_widgets() -> Source:
+    source = _choice(st.radio, "Source", "source")
+    if source == "example":
+        example = _choice(st.selectbox, "Example", "example")
+        color_mode = _color_widgets() if example in COLOR_EXAMPLES else "gray"
+        return Source(load_example(example, "RGB" if color_mode != "gray" else "L"))
+    if source == "grid":
+        text = st.text_area("Grid: one row per line", FIELDS["grid_text"].default, key="grid_text", height=150,
+                            help="Separate numbers with spaces, commas or semicolons. Brackets are fine.", **BOUND)
         try:
-            return Source(parse_grid(text)), used
+            return Source(parse_grid(text))
         except PoolingError as error:
-            return Source(None, error=str(error)), used
-    if source == "Random grid":
-        st.number_input("Rows", 1, 64, key="random_rows")
-        st.number_input("Columns", 1, 64, key="random_cols")
-        st.number_input("Seed", 0, 2**31 - 1, key="seed")
-        used += ["random_rows", "random_cols", "seed"]
-        rng = np.random.default_rng(state["seed"])
-        return Source(rng.integers(0, 10, (state["random_rows"], state["random_cols"])).astype(float)), used
-    color_mode = _color_widgets(used)
+            return Source(None, error=str(error))
+    if source == "random":
+        rows = _integer(st.number_input, "Rows", "random_rows")
+        cols = _integer(st.number_input, "Columns", "random_cols")
+        seed = _integer(st.number_input, "Seed", "seed")
+        return Source(np.random.default_rng(seed).integers(0, 10, (rows, cols)).astype(float))
+    return _upload_widgets(_color_widgets())
+
+
+def _upload_widgets(color_mode: str) -> Source:
+    state = st.session_state
     upload = st.file_uploader("Image (PNG, JPEG, WebP, BMP, GIF)", key="upload")
     if upload is None:
         kept = state.get("_last_upload")
-        return (Source(kept) if kept is not None else Source(None, notice="Upload an image to start.")), used
+        return Source(kept) if kept is not None else Source(None, notice="Upload an image to start.")
     try:
-        image = _load_upload(upload.getvalue(), "RGB" if color_mode != "Grayscale" else "L")
+        image = _load_upload(upload.getvalue(), "RGB" if color_mode != "gray" else "L")
     except PoolingError as error:
         kept = state.get("_last_upload")
         note = " The previous image is still shown." if kept is not None else ""
-        return Source(kept, error=f"{upload.name}: {error}{note}"), used
+        return Source(kept, error=f"{upload.name}: {error}{note}")
     state["_last_upload"] = image.pixels
     notes = []
     if image.frames > 1:
@@ -212,17 +148,19 @@ def _source_widgets() -> tuple[Source, list[str]]:
     if image.downscaled:
         height, width = image.pixels.shape[-2:]
         original_height, original_width = image.original_size
-        notes.append(f"The image was {original_width} x {original_height} pixels; it is pooled at {width} x {height}.")
-    return Source(image.pixels, notice=" ".join(notes) or None), used
+        notes.append(f"The image was {original_height} x {original_width} pixels (height x width); "
+                     f"it is pooled at {height} x {width}.")
+    return Source(image.pixels, notice=" ".join(notes) or None)
 
 
 def _apply_preset() -> None:
-    """Choosing a preset sets its operator and window settings (widget callbacks run before the page)."""
+    """Choosing a preset sets its operator and window settings (widget callbacks run before the
+    widgets), and the menu returns to its placeholder: the settings are what stays."""
     state = st.session_state
-    preset = PRESETS.get(state["op"])
-    if preset is not None:
-        state["op"] = preset.op
-        state.update({WIDGET_KEYS[name]: value for name, value in preset.settings.items()})
+    preset = PRESETS[state[PRESET_KEY]]
+    state["op"] = preset.op
+    state.update({SLIDING_KEYS[name]: setting for name, setting in preset.settings.items()})
+    state[PRESET_KEY] = None
 
 
 def matching_preset(settings) -> Preset | None:
@@ -234,62 +172,68 @@ def matching_preset(settings) -> Preset | None:
     return None
 
 
-def _operator_widgets() -> tuple[list[str], dict]:
-    state = st.session_state
-    st.selectbox("Operator", [*OPERATORS, *PRESETS], key="op", on_change=_apply_preset,
-                 format_func=lambda i: OPERATORS[i].name if i in OPERATORS else f"Preset: {PRESETS[i].name}")
-    op = OPERATORS[state["op"]]
-    used = ["op"]
-    shown = op.window_controls
-    if "kernel_size" in shown:
-        st.slider("Kernel", 1, 9, key="kernel")
-    if "stride" in shown:
-        st.slider("Stride", 1, 9, key="stride")
-    if "padding" in shown:
-        st.slider("Padding", 0, 4, key="padding", help="At most half the kernel, as in PyTorch.")
-    if "dilation" in shown:
-        st.slider("Dilation", 1, 4, key="dilation")
-    if "ceil_mode" in shown:
-        st.checkbox("Ceil mode", key="ceil_mode", help="Round the output size up: a partial last window counts.")
-    used += [WIDGET_KEYS[control] for control in shown]
-    params = {}
-    for p in op.params:
-        if not p.in_app:
-            continue
-        key = param_key(op.id, p.name)
-        used.append(key)
-        if p.kind == "bool":
-            params[p.name] = st.checkbox(p.name, key=key, help=p.help)
-            continue
-        if p.kind == "choice":
-            params[p.name] = st.selectbox(p.name, p.choices, key=key, help=p.help)
-            continue
-        if p.optional:
-            used.append(key + ".on")
-            if not st.checkbox(f"set {p.name}", key=key + ".on", help=p.help):
-                params[p.name] = None
-                continue
-        if p.kind == "float" and p.high is not None and math.isinf(p.high):
-            used.append(key + ".inf")
-            if st.checkbox(f"{p.name} = ∞", key=key + ".inf"):
-                params[p.name] = math.inf
-                continue
-        cast = int if p.kind == "int" else float
-        low = None if p.low is None else cast(p.low)
-        high = None if p.high is None or math.isinf(p.high) else cast(p.high)
-        params[p.name] = cast(st.number_input(p.name, low, high, key=key, help=p.help))
-    return used, params
+WINDOW_WIDGETS = {
+    "kernel_size": lambda: _integer(st.slider, "Kernel", "kernel"),
+    "stride": lambda: _integer(st.slider, "Stride", "stride"),
+    "padding": lambda: _integer(st.slider, "Padding", "padding", help="At most half the kernel, as in PyTorch."),
+    "dilation": lambda: _integer(st.slider, "Dilation", "dilation"),
+    "ceil_mode": lambda: st.checkbox("Ceil mode", False, key="ceil_mode", **BOUND,
+                                     help="Round the output size up: a partial last window counts."),
+}
 
 
-def sidebar() -> tuple[Settings, Source]:
-    """Draw the shared sidebar and return the user's settings and the input they chose."""
-    _restore_state()
+def _param_widget(op, p):
+    """One parameter's widget; its value as :func:`pooling_core.pool2d` takes it."""
+    key = param_key(op.id, p.name)
+    if p.kind == "bool":
+        return st.checkbox(p.name, p.default, key=key, help=p.help, **BOUND)
+    if p.kind == "choice":
+        return _choice(st.selectbox, p.name, key, help=p.help)
+    if p.optional and not st.checkbox(f"set {p.name}", False, key=enabled_key(key), help=p.help, **BOUND):
+        return None
+    field = FIELDS[key]
+    if p.kind == "float" and math.isinf(p.ui_range[1] or 0):
+        if st.checkbox(f"{p.name} = ∞", False, key=infinity_key(key), **BOUND):
+            return math.inf
+    cast = float if field.kind == "float" else int
+    low, high = p.ui_range
+    number = st.number_input(p.name, None if low is None else cast(low),
+                             None if high is None or math.isinf(high) else cast(high), cast(field.default),
+                             key=key, help=p.help, **BOUND)
+    return cast(number)
+
+
+def _operator_widgets() -> dict:
+    st.selectbox("Preset", list(PRESETS), index=None, key=PRESET_KEY, format_func=lambda i: PRESETS[i].name,
+                 placeholder="Settings from the literature", on_change=_apply_preset)
+    op_id = _choice(st.selectbox, "Operator", "op")
+    op = OPERATORS[op_id]
+    for control in op.window_controls:
+        WINDOW_WIDGETS[control]()
+    return {p.name: _param_widget(op, p) for p in op.params if p.in_app}
+
+
+def draw_shared() -> None:
+    """What every page shares, drawn once per run by ``app.py`` before the page: the link's notices
+    and the sidebar; what the sidebar chose is kept for the page (:func:`current`)."""
+    check_link()
+    views.show_link_notices(link_notices())
     with st.sidebar:
         st.header("Input")
-        source, used = _source_widgets()
+        source = _source_widgets()
         st.header("Pooling")
-        used_op, params = _operator_widgets()
-    _keep_and_share(used + used_op)
-    state = st.session_state
-    settings = Settings(**{k: state["_kept"][k] for k in DEFAULTS}, params=params)
-    return settings, source
+        params = _operator_widgets()
+    settings = Settings(**{name: value(name) for name in Settings.__dataclass_fields__ if name != "params"},
+                        params=params)
+    st.session_state[CURRENT_KEY] = settings, source
+
+
+def current() -> tuple[Settings, Source]:
+    """The settings and input the sidebar chose in this run (drawn by :func:`draw_shared`)."""
+    if CURRENT_KEY not in st.session_state:
+        # Until an entry point has called st.navigation, a fresh server takes the folder pages/ for the old
+        # multipage layout and runs a deep link's page (/weights) on its own. Say it is not, and start the
+        # run again through app.py, which opens the same page.
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    return st.session_state[CURRENT_KEY]

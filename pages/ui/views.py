@@ -7,9 +7,9 @@ import re
 import numpy as np
 import streamlit as st
 
+from pages.ui.state import CELL_KEY, CHANNELS
 from pooling_core import PoolingError, output_size, pool2d
 
-CELL_KEY = "cell"
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
@@ -17,6 +17,18 @@ def literal(text: str) -> str:
     """``text`` escaped so that Streamlit's Markdown shows it as typed (a grid token such as
     ``*2*`` or ``$x$``, a file name), neither formatted nor read as LaTeX."""
     return MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def show_link_notices(notices: list[str]) -> None:
+    """Say which values of the link were replaced, one line each (a slot of its own, as below)."""
+    slot = st.empty()
+    if notices:
+        slot.warning("  \n".join(literal(notice) for notice in notices))
+
+
+def chart(fig, key: str | None = None, **options):
+    """A Plotly chart as every page shows one: no mode bar."""
+    return st.plotly_chart(fig, key=key, config={"displayModeBar": False}, **options)
 
 
 def require_input(source) -> None:
@@ -39,8 +51,8 @@ def shown_plane(source, settings) -> tuple[np.ndarray, str]:
     """The one 2-D map a teaching page works on (a colour image's chosen channel) and its name."""
     if not source.is_rgb:
         return source.array, ""
-    channel = settings.channel if settings.channel != "All three" else "Red"
-    return source.array[("Red", "Green", "Blue").index(channel)], f" ({channel.lower()} channel)"
+    channel = settings.channel if settings.channel != "all" else "red"
+    return source.array[list(CHANNELS).index(channel)], f" ({CHANNELS[channel].lower()} channel)"
 
 
 def color_range(*arrays) -> tuple[float, float]:
@@ -82,6 +94,12 @@ def selected_cell(out_shape) -> tuple[int, int]:
     i, j = st.session_state.get(CELL_KEY, (0, 0))
     cell = (min(max(i, 0), rows - 1), min(max(j, 0), cols - 1))
     st.session_state[CELL_KEY] = cell
+    link = None if cell == (0, 0) else f"{cell[0]},{cell[1]}"  # the URL keeps the cell, as state.FIELDS reads it
+    if st.query_params.get(CELL_KEY) != link:
+        if link is None:
+            del st.query_params[CELL_KEY]
+        else:
+            st.query_params[CELL_KEY] = link
     return cell
 
 

@@ -1,0 +1,199 @@
+"""The app's settings as one table: every field's key (its session-state key and URL parameter),
+kind, allowed values and default, with each operator's parameters generated from its ``Param``s.
+
+Widgets bind to the URL with Streamlit's ``bind="query-params"``. Streamlit drops a URL value it
+cannot use without a word; :func:`check_link` reads the link first, when a session opens, and
+turns every value it can into the nearest valid one, with a notice naming the parameter. It also
+accepts the spellings of older links (operator ids, ``1``/``0`` for switches).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import streamlit as st
+
+from pooling_core import OPERATORS
+from pooling_core.examples import EXAMPLES
+from pooling_core.numbers import fmt
+
+BOUND = {"bind": "query-params", "persist_state": "session"}
+CELL_KEY = "cell"
+NOTICES_KEY = "_link_notices"
+LINK_KEY = "_link_values"
+TEXTBOOK_GRID = "1 1 2 4\n5 6 7 8\n3 2 1 0\n1 2 3 4"
+MAX_SEED = 2**31 - 1
+TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One setting. ``kind`` is ``"int"``, ``"float"``, ``"bool"``, ``"choice"`` (one of
+    ``choices``, shown by ``label``), ``"text"`` or ``"cell"`` (an output cell ``row,col``);
+    numbers lie in ``[low, high]`` (``high`` may be ``inf`` where a separate switch does not
+    stand for infinity)."""
+
+    key: str
+    kind: str
+    default: object
+    low: float | None = None
+    high: float | None = None
+    choices: tuple = ()
+    label: Callable[[object], str] = str
+
+    def read(self, text: str) -> tuple[object, str | None]:
+        """The value a link's ``text`` stands for, and a notice when it had to be replaced."""
+        text = text.strip()
+        if self.kind == "text":
+            return text, None
+        if self.kind == "bool":
+            word = text.lower()
+            if word in TRUE_WORDS or word in FALSE_WORDS:
+                return word in TRUE_WORDS, None
+            return self.default, self._replaced(text, "is neither on nor off", self.default)
+        if self.kind == "choice":
+            for choice in self.choices:
+                if text in (str(choice), self.label(choice)):
+                    return choice, None
+            return self.default, self._replaced(text, "is not one of the choices", self.default)
+        if self.kind == "cell":
+            parts = text.split(",")
+            if len(parts) == 2 and all(part.strip().isdigit() for part in parts):
+                return tuple(int(part) for part in parts), None
+            return self.default, self._replaced(text, "is not an output cell (row,column)", self.default)
+        return self._number(text)
+
+    def _number(self, text: str):
+        try:
+            number = float(text)
+        except ValueError:
+            return self.default, self._replaced(text, "is not a number", self.default)
+        if math.isnan(number):
+            return self.default, self._replaced(text, "is not a number", self.default)
+        value = min(max(number, self.low), self.high)
+        if self.kind == "int":
+            value = round(value)
+        if value == number:
+            return value, None
+        return value, self._replaced(text, "is not available", value)
+
+    def _replaced(self, text: str, why: str, value) -> str:
+        shown = text if len(text) <= 24 else text[:21] + "..."
+        used = self.label(value) if self.kind == "choice" else fmt(value) if isinstance(value, float) else value
+        return f"{self.key} '{shown}' {why}; using {used}."
+
+
+def param_key(op_id: str, name: str) -> str:
+    return f"{op_id}.{name}"
+
+
+def infinity_key(key: str) -> str:
+    """The switch that sets a parameter to infinity (Lp's p = ∞)."""
+    return key + ".inf"
+
+
+def enabled_key(key: str) -> str:
+    """The switch that gives an optional parameter a value (else it is ``None``)."""
+    return key + ".on"
+
+
+def starting_value(p):
+    """What a number widget shows before the user sets it: the default, else a value in its range."""
+    low, high = p.ui_range
+    if p.default is not None:
+        return p.default
+    if p.kind == "float" and low is not None and high is not None and not math.isinf(high):
+        return (low + high) / 2
+    return low if low is not None else (1 if p.kind in ("int", "size") else 1.0)
+
+
+def _param_fields(op) -> list[Field]:
+    fields = []
+    for p in op.params:
+        if not p.in_app:
+            continue
+        key = param_key(op.id, p.name)
+        if p.kind == "bool":
+            fields.append(Field(key, "bool", p.default))
+        elif p.kind == "choice":
+            fields.append(Field(key, "choice", p.default, choices=p.choices))
+        else:
+            low, high = p.ui_range
+            infinite = high is not None and math.isinf(high)
+            kind = "float" if p.kind == "float" else "int"
+            top = (1e308 if kind == "float" else 2**63) if high is None or infinite else high
+            fields.append(Field(key, kind, starting_value(p), low=-top if low is None else low, high=top))
+            if p.optional:
+                fields.append(Field(enabled_key(key), "bool", False))
+            if infinite:
+                fields.append(Field(infinity_key(key), "bool", False))
+    return fields
+
+
+SOURCES = {"example": "Example", "grid": "Type a grid", "upload": "Upload an image", "random": "Random grid"}
+COLOR_MODES = {"gray": "Grayscale", "rgb": "RGB, per channel"}
+CHANNELS = {"red": "Red", "green": "Green", "blue": "Blue", "all": "All three"}
+
+
+FIELDS: dict[str, Field] = {field.key: field for field in [
+    Field("source", "choice", "example", choices=tuple(SOURCES), label=SOURCES.get),
+    Field("example", "choice", "Textbook 4x4", choices=tuple(EXAMPLES)),
+    Field("grid_text", "text", TEXTBOOK_GRID),
+    Field("random_rows", "int", 8, low=1, high=64),
+    Field("random_cols", "int", 8, low=1, high=64),
+    Field("seed", "int", 0, low=0, high=MAX_SEED),
+    Field("color_mode", "choice", "gray", choices=tuple(COLOR_MODES), label=COLOR_MODES.get),
+    Field("channel", "choice", "red", choices=tuple(CHANNELS), label=CHANNELS.get),
+    Field("op", "choice", "max", choices=tuple(OPERATORS), label=lambda op_id: OPERATORS[op_id].name),
+    Field("kernel", "int", 2, low=1, high=9),
+    Field("stride", "int", 2, low=1, high=9),
+    Field("padding", "int", 0, low=0, high=4),
+    Field("dilation", "int", 1, low=1, high=4),
+    Field("ceil_mode", "bool", False),
+    Field(CELL_KEY, "cell", (0, 0)),
+    *(field for op in OPERATORS.values() for field in _param_fields(op)),
+]}
+SLIDING_KEYS = {"kernel_size": "kernel", "stride": "stride", "padding": "padding", "dilation": "dilation",
+                "ceil_mode": "ceil_mode"}
+
+
+def check_link() -> None:
+    """Read the link once per session, before any widget: put each value it holds into session
+    state, the nearest valid one where it had to be replaced, and keep a notice for each of those
+    (:func:`link_notices`).
+
+    Streamlit drops from the URL a value its widget could not read (an old link's operator id, a
+    kernel of 100), and writes a value set from code back into the URL only when it is set on a
+    run after its widget exists. So the next run sets the link's values once more, those the user
+    has not changed in the meantime, and the URL then reproduces the view.
+    """
+    state = st.session_state
+    if LINK_KEY in state:
+        for key, link_value in state.pop(LINK_KEY).items():
+            if state.get(key) == link_value:
+                state[key] = link_value
+        return
+    if NOTICES_KEY in state:
+        return
+    values, notices = {}, []
+    for key, text in st.query_params.items():
+        field = FIELDS.get(key)
+        if field is None:
+            continue
+        values[key], notice = field.read(text)
+        if notice:
+            notices.append(notice)
+    state.update(values)
+    state[LINK_KEY], state[NOTICES_KEY] = values, notices
+
+
+def link_notices() -> list[str]:
+    """The notices about the link, on the session's first run only."""
+    return st.session_state[NOTICES_KEY] if LINK_KEY in st.session_state else []
+
+
+def value(key: str):
+    """The current value of a field: its widget's, else the one a link gave, else the default."""
+    return st.session_state.get(key, FIELDS[key].default)
