@@ -70,7 +70,8 @@ if operator.reduction is not None:
     ties = tied_windows(result.geometry, x, operator.reduction)
     if ties.any():
         i, j = np.argwhere(ties)[0]
-        effects.append(f"{int(ties.sum())} windows have a tie for the {extreme} (the first is output ({i}, {j})): "
+        tied = "1 window has" if ties.sum() == 1 else f"{int(ties.sum())} windows have"
+        effects.append(f"{tied} a tie for the {extreme} (the first is output ({i}, {j})): "
                        f"the whole gradient goes to the first {extreme} in reading order, none to the others.")
     else:
         effects.append(f"{operator.name} routes each window's gradient to its {extreme} only; the other cells get 0.")

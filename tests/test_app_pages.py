@@ -38,7 +38,7 @@ def test_overlap_uncovered_and_tie_effects_are_explained():
     gaps = run_app(GRADIENTS, kernel=1, stride=2)
     assert any("12 cells lie in no window (stride 2 is larger than kernel 1)" in m.value for m in gaps.markdown)
     tie = run_app(GRADIENTS, source="grid", grid_text="5 5\n1 2")
-    assert any("1 windows have a tie" in m.value for m in tie.markdown)
+    assert any("1 window has a tie" in m.value for m in tie.markdown)
     np.testing.assert_array_equal(heatmap_values(figure(tie, "Input gradient")), [[1, 0], [0, 0]])
 
 
