@@ -10,11 +10,30 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "tests" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def require_browser():
+    """Playwright's ``expect``. Where Playwright or Debian's Chromium is missing, the calling test
+    module is skipped, saying why, or fails when ``POOLSCOPE_BROWSER_TESTS=required`` (``.ci/run``)."""
+    missing = None
+    try:
+        from playwright.sync_api import expect
+    except ImportError:
+        missing = "Playwright is missing: pip install -r requirements-dev.txt"
+    if missing is None and not Path(CHROMIUM).exists():
+        missing = f"no Chromium at {CHROMIUM}: apt-get install chromium (as root), as .ci/run does"
+    if missing is None:
+        return expect
+    if os.environ.get("POOLSCOPE_BROWSER_TESTS") == "required":
+        pytest.fail(missing, pytrace=False)
+    pytest.skip(missing, allow_module_level=True)
 
 
 def free_port() -> int:

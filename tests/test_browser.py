@@ -3,10 +3,10 @@
 import re
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.browser import ROOT, free_port, screenshot, start_server, wait_idle
+from tests.browser import ROOT, free_port, require_browser, screenshot, start_server, wait_idle
 
+expect = require_browser()
 pytestmark = pytest.mark.browser
 
 
@@ -152,11 +152,15 @@ def fresh_server_url():
 
 
 def test_a_deep_link_to_a_fresh_server_opens_its_page_with_the_shared_sidebar(page, fresh_server_url):
-    page.goto(f"{fresh_server_url}/gradients?kernel=100&op=avg")
+    page.goto(f"{fresh_server_url}/gradients?stride=100&op=avg&ceil_mode=1")
     wait_idle(page)
     expect(page.get_by_role("heading", name="Gradient routing")).to_be_visible()
-    expect(page.get_by_text("kernel '100' is not available; using 9.")).to_be_visible()
+    expect(page.get_by_text("stride '100' is not available; using 9.")).to_be_visible()
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar.get_by_role("link", name="Pooling weights")).to_be_visible()  # app.py's navigation
+    expect(sidebar.get_by_role("combobox", name="Operator")).to_have_value("Average pooling")
     screenshot(page, "deep_link_fresh_server")
-    expect(sidebar.get_by_test_id("stSelectbox").filter(has_text="Average pooling")).to_have_count(1)
+    page.get_by_text("Seeded random").click()  # from the first change on, the URL holds the link's view
+    wait_idle(page)
+    expect(page).to_have_url(re.compile(r"/gradients\?(?=.*op=Average\+pooling)(?=.*stride=9)(?=.*ceil_mode=true)"))
+    expect(page.get_by_text("stride '100' is not available")).to_have_count(0)
