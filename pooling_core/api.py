@@ -17,9 +17,9 @@ def as_batch(x, dtype) -> tuple[torch.Tensor, tuple[int, ...]]:
     """(H, W), (C, H, W) or (N, C, H, W) array -> (N, C, H, W) tensor and the leading shape."""
     array = np.asarray(x, dtype=dtype)
     if not 2 <= array.ndim <= 4:
-        raise PoolingError(f"the input must have 2, 3 or 4 dimensions (H, W / C, H, W / N, C, H, W), not {array.ndim}.")
+        raise PoolingError("input.bad_ndim", ndim=array.ndim)
     if 0 in array.shape:
-        raise PoolingError(f"the input is empty (shape {array.shape}).")
+        raise PoolingError("input.empty", shape=str(array.shape))
     shape = (-1, 1, *array.shape) if array.ndim == 2 else (-1, *array.shape[-3:])
     # torch shares the array's memory and may not be handed a read-only one (e.g. a cached image).
     array = np.ascontiguousarray(array) if array.flags.writeable else array.copy()
@@ -141,7 +141,7 @@ def input_gradient(x, op: str, upstream=None, kernel_size=2, stride=None, paddin
         upstream = np.asarray(upstream, dtype=dtype)
         if upstream.shape != (*lead, *output.shape[2:]):
             expected = (*lead, *output.shape[2:])
-            raise PoolingError(f"the upstream gradient has shape {upstream.shape}; the output has {expected}.")
+            raise PoolingError("gradient.upstream_shape", shape=str(upstream.shape), expected=str(expected))
         seed = torch.from_numpy(np.ascontiguousarray(upstream)).reshape(output.shape)
     (gradient,) = torch.autograd.grad(output, batch, seed, allow_unused=True)
     if gradient is None:
@@ -160,18 +160,18 @@ def max_unpool2d(y, indices, kernel_size, stride=None, padding=0, output_size=No
     values = np.asarray(y, dtype=np.float64)
     flat_indices = np.asarray(indices)
     if values.shape != flat_indices.shape or values.ndim < 2:
-        raise PoolingError(f"values {values.shape} and indices {flat_indices.shape} must have one shape (…, Ho, Wo).")
-    kernel = pair(kernel_size, "kernel size")
-    strides = kernel if stride is None else pair(stride, "stride")
-    pads = pair(padding, "padding")
+        raise PoolingError("unpool.shape_mismatch", values=str(values.shape), indices=str(flat_indices.shape))
+    kernel = pair(kernel_size, "geometry.kernel_size_not_whole")
+    strides = kernel if stride is None else pair(stride, "geometry.stride_not_whole")
+    pads = pair(padding, "geometry.padding_not_whole")
     if output_size is None:
         size = tuple((n - 1) * s - 2 * p + k for n, k, s, p in zip(values.shape[-2:], kernel, strides, pads))
     else:
-        size = pair(tuple(output_size)[-2:], "output size")
+        size = pair(tuple(output_size)[-2:], "geometry.output_size_not_whole")
     plane = size[0] * size[1]
     if flat_indices.size and (flat_indices.min() < 0 or flat_indices.max() >= plane):
-        raise PoolingError(f"index {int(flat_indices.max())} does not fit a {size[0]}x{size[1]} output; "
-                           "pass the original input size as output_size.")
+        raise PoolingError("unpool.index_out_of_range", index=int(flat_indices.max()), height=size[0],
+                           width=size[1])
     lead = values.shape[:-2]
     source = torch.from_numpy(values.reshape(-1, values.shape[-2] * values.shape[-1]))
     target = torch.zeros(source.shape[0], plane, dtype=source.dtype)

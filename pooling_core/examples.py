@@ -38,7 +38,7 @@ def load_example(name: str, mode: str = "L") -> np.ndarray:
     """
     path = EXAMPLES.get(name)
     if path is None:
-        raise PoolingError(f"There is no example called {name!r}; choose one of {', '.join(EXAMPLES)}.")
+        raise PoolingError("example.unknown", name=repr(name), examples=", ".join(EXAMPLES))
     if path.suffix == ".txt":
         return parse_grid(path.read_text(encoding="utf-8"))
     return load_image(path.read_bytes(), mode=mode).pixels

@@ -18,11 +18,12 @@ import numpy as np
 from pooling_core.errors import PoolingError
 
 
-def pair(value, name: str) -> tuple[int, int]:
-    """``3`` -> ``(3, 3)``; ``(2, 3)`` stays. Refuses anything that is not whole numbers."""
+def pair(value, error_key: str) -> tuple[int, int]:
+    """``3`` -> ``(3, 3)``; ``(2, 3)`` stays. Anything that is not whole numbers raises the message
+    ``error_key`` (e.g. ``"geometry.stride_not_whole"``) with the value as its field."""
     values = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     if len(values) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
-        raise PoolingError(f"{name} must be a whole number or a pair of whole numbers, not {value!r}.")
+        raise PoolingError(error_key, value=repr(value))
     return int(values[0]), int(values[1])
 
 
@@ -107,33 +108,35 @@ class WindowGeometry:
 def regular_geometry(in_size, kernel_size, stride=None, padding=0, dilation=1,
                      ceil_mode=False) -> WindowGeometry:
     """Windows of sliding pooling with PyTorch's semantics; bad settings raise :class:`PoolingError`."""
-    kernel = pair(kernel_size, "kernel size")
-    strides = kernel if stride is None else pair(stride, "stride")
-    pads = pair(padding, "padding")
-    dilations = pair(dilation, "dilation")
+    kernel = pair(kernel_size, "geometry.kernel_size_not_whole")
+    strides = kernel if stride is None else pair(stride, "geometry.stride_not_whole")
+    pads = pair(padding, "geometry.padding_not_whole")
+    dilations = pair(dilation, "geometry.dilation_not_whole")
     axes = []
     for length, k, s, p, d in zip(in_size, kernel, strides, pads, dilations):
         if k < 1:
-            raise PoolingError(f"kernel size must be at least 1, not {k}.")
+            raise PoolingError("geometry.kernel_below_one", kernel=k)
         if s < 1:
-            raise PoolingError(f"stride must be at least 1, not {s}.")
+            raise PoolingError("geometry.stride_below_one", stride=s)
         if d < 1:
-            raise PoolingError(f"dilation must be at least 1, not {d}.")
+            raise PoolingError("geometry.dilation_below_one", dilation=d)
         if p < 0:
-            raise PoolingError(f"padding cannot be negative ({p}).")
+            raise PoolingError("geometry.padding_negative", padding=p)
         if p > k // 2:
-            raise PoolingError(f"padding {p} is more than half the kernel {k}; PyTorch allows at most {k // 2}.")
+            raise PoolingError("geometry.padding_too_large", padding=p, kernel=k, limit=k // 2)
         span = d * (k - 1) + 1
         out = output_size(length, k, s, p, d, ceil_mode)
         if out < 1:
-            what = f"kernel {k}" if d == 1 else f"kernel {k} with dilation {d} spans {span} cells and"
-            raise PoolingError(f"{what} is larger than the padded input ({length + 2 * p}).")
+            if d == 1:
+                raise PoolingError("geometry.kernel_too_large", kernel=k, padded=length + 2 * p)
+            raise PoolingError("geometry.dilated_kernel_too_large", kernel=k, dilation=d, span=span,
+                               padded=length + 2 * p)
         index = np.arange(out)[:, None] * s - p + np.arange(k)[None, :] * d
         reads_input = ((index >= 0) & (index < length)).any(axis=1)
         if not reads_input.all():
             # PyTorch would return -inf with an index outside the window, and route gradient there.
-            raise PoolingError(f"with dilation {d} and padding {p}, window {int(np.argmin(reads_input))} along an axis "
-                               f"of length {length} reads only padding; lower the padding or the dilation.")
+            raise PoolingError("geometry.window_reads_only_padding", dilation=d, padding=p,
+                               window=int(np.argmin(reads_input)), length=length)
         axes.append((index, index < length + p))
     (rows, row_present), (cols, col_present) = axes
     sliding = dict(kernel_size=kernel, stride=strides, padding=pads, dilation=dilations, ceil_mode=bool(ceil_mode))
@@ -142,11 +145,11 @@ def regular_geometry(in_size, kernel_size, stride=None, padding=0, dilation=1,
 
 def adaptive_geometry(in_size, out_size) -> WindowGeometry:
     """Adaptive windows: output cell ``i`` of ``o`` covers ``[floor(i*n/o), ceil((i+1)*n/o))``."""
-    targets = pair(out_size, "output size")
+    targets = pair(out_size, "geometry.output_size_not_whole")
     axes = []
     for length, out in zip(in_size, targets):
         if out < 1:
-            raise PoolingError(f"adaptive output size must be at least 1, not {out}.")
+            raise PoolingError("geometry.adaptive_output_below_one", size=out)
         starts = [i * length // out for i in range(out)]
         ends = [math.ceil((i + 1) * length / out) for i in range(out)]
         width = max(e - s for s, e in zip(starts, ends))

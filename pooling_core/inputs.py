@@ -32,42 +32,75 @@ _ORIENTATION_TAG = 0x0112
 _SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
 
 
-def _show(token: str) -> str:
+# The message of a row whose length differs from the first row's, by (this row is one of several
+# on its line, the first row is, this row has a single value).
+_RAGGED_KEYS = {
+    (False, False, False): "grid.ragged.line_vs_line",
+    (False, True, False): "grid.ragged.line_vs_row",
+    (True, False, False): "grid.ragged.row_vs_line",
+    (True, True, False): "grid.ragged.row_vs_row",
+    (False, False, True): "grid.ragged.one_value.line_vs_line",
+    (False, True, True): "grid.ragged.one_value.line_vs_row",
+    (True, False, True): "grid.ragged.one_value.row_vs_line",
+    (True, True, True): "grid.ragged.one_value.row_vs_row",
+}
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One row of a typed grid: its ``text``, the ``line`` it is on and, when that line holds
+    several bracketed rows, its place ``row`` among them (else ``None``)."""
+
+    text: str
+    line: int
+    row: int | None
+
+
+def _shown(token: str) -> str:
+    """A typed token for a message: cut after 20 characters, control characters escaped."""
     if len(token) > 20:
         token = token[:20] + "..."
     if not token.isprintable():
         token = token.encode("unicode_escape").decode("ascii")
-    return f"'{token}'"
+    return token
 
 
-def _rows(text: str) -> list[tuple[str, str]]:
+def _rows(text: str) -> list[_Row]:
     rows = []
     for line_number, line in enumerate(_LINE_BREAK.split(text), start=1):
         pieces = [_ROW_SUFFIX.sub("", _ROW_PREFIX.sub("", piece)) for piece in line.split("]")]
         pieces = [piece for piece in pieces if piece]
         for index, piece in enumerate(pieces, start=1):
-            label = f"line {line_number}" if len(pieces) == 1 else f"row {index} of line {line_number}"
-            rows.append((label, piece))
+            rows.append(_Row(piece, line_number, None if len(pieces) == 1 else index))
     return rows
 
 
-def _parse_token(token: str, label: str) -> float:
+def _row_error(keys: tuple[str, str], row: _Row, **fields) -> PoolingError:
+    """The message ``keys[0]`` about a row that is a whole line, ``keys[1]`` about one of several on a line."""
+    if row.row is None:
+        return PoolingError(keys[0], **fields, line=row.line)
+    return PoolingError(keys[1], **fields, row=row.row, line=row.line)
+
+
+def _parse_token(token: str, row: _Row) -> float:
     if _NON_FINITE.fullmatch(token):
-        raise PoolingError(
-            f"{_show(token)} on {label} is not a finite number; PoolScope needs ordinary numbers, not nan or infinity."
-        )
+        raise _row_error(("grid.not_finite", "grid.not_finite_in_row"), row, token=_shown(token))
     if _NUMBER.fullmatch(token) is None:
-        raise PoolingError(f"{_show(token)} on {label} is not a number.")
+        raise _row_error(("grid.not_a_number", "grid.not_a_number_in_row"), row, token=_shown(token))
     value = float(token)
     if not math.isfinite(value):
-        raise PoolingError(
-            f"{_show(token)} on {label} is not a finite number; it is too large (the limit is about 1.8e308)."
-        )
+        raise _row_error(("grid.too_large", "grid.too_large_in_row"), row, token=_shown(token))
     return value
 
 
-def _values(count: int) -> str:
-    return "1 value" if count == 1 else f"{count} values"
+def _ragged_error(row: _Row, values: int, first: _Row, first_values: int) -> PoolingError:
+    key = _RAGGED_KEYS[row.row is not None, first.row is not None, values == 1]
+    fields = {"line": row.line, "values": values, "first_line": first.line, "first_values": first_values}
+    if row.row is not None:
+        fields["row"] = row.row
+    if first.row is not None:
+        fields["first_row"] = first.row
+    return PoolingError(key, **fields)
 
 
 def parse_grid(text: str) -> np.ndarray:
@@ -96,25 +129,22 @@ def parse_grid(text: str) -> np.ndarray:
             the offending token.
     """
     if not isinstance(text, str):
-        raise PoolingError(f"The grid must be text, not {type(text).__name__}.")
+        raise PoolingError("grid.not_text", type=type(text).__name__)
     rows = _rows(text.translate(_DASHES))
     if not rows:
-        raise PoolingError("The grid is empty: type at least one number.")
+        raise PoolingError("grid.empty")
     if len(rows) > MAX_GRID_SIDE:
-        raise PoolingError(f"The grid has {len(rows)} rows; at most {MAX_GRID_SIDE} are allowed.")
+        raise PoolingError("grid.too_many_rows", rows=len(rows), limit=MAX_GRID_SIDE)
 
     values: list[list[float]] = []
-    first_label = rows[0][0]
-    for label, row in rows:
-        tokens = _SEPARATORS.split(row)
+    for row in rows:
+        tokens = _SEPARATORS.split(row.text)
         if len(tokens) > MAX_GRID_SIDE:
-            raise PoolingError(f"The grid has {len(tokens)} columns on {label}; at most {MAX_GRID_SIDE} are allowed.")
-        values.append([_parse_token(token, label) for token in tokens])
+            raise _row_error(("grid.too_many_columns", "grid.too_many_columns_in_row"), row,
+                             columns=len(tokens), limit=MAX_GRID_SIDE)
+        values.append([_parse_token(token, row) for token in tokens])
         if len(tokens) != len(values[0]):
-            raise PoolingError(
-                f"{label.capitalize()} has {_values(len(tokens))}, {first_label} has "
-                f"{len(values[0])}; every row needs the same number of values."
-            )
+            raise _ragged_error(row, len(tokens), rows[0], len(values[0]))
     return np.array(values, dtype=np.float64)
 
 
@@ -141,36 +171,29 @@ class LoadedImage:
 
 def _check_upload(data: bytes, mode: str, max_side: int) -> None:
     if mode not in ("L", "RGB"):
-        raise PoolingError(f"Unknown image mode {mode!r}; use 'L' (grayscale) or 'RGB' (colour).")
+        raise PoolingError("image.unknown_mode", mode=repr(mode))
     if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1:
-        raise PoolingError(f"max_side must be a positive whole number, not {max_side!r}.")
+        raise PoolingError("image.bad_max_side", value=repr(max_side))
     if len(data) == 0:
-        raise PoolingError("The file is empty.")
+        raise PoolingError("image.empty_file")
     if len(data) > MAX_UPLOAD_BYTES:
         size_mb = math.ceil(len(data) / 2**20 * 10) / 10
-        raise PoolingError(f"The file is {size_mb:.1f} MB; at most {MAX_UPLOAD_BYTES // 2**20} MB can be uploaded.")
+        raise PoolingError("image.file_too_large", size=f"{size_mb:.1f}", limit=MAX_UPLOAD_BYTES // 2**20)
 
 
 def _open(data: bytes) -> Image.Image:
     try:
         img = Image.open(io.BytesIO(data), formats=_FORMATS)
     except Image.DecompressionBombError as exc:
-        raise PoolingError(
-            f"The image has more than {2 * Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels; "
-            f"PoolScope accepts at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels."
-        ) from exc
+        raise PoolingError("image.decompression_bomb", megapixels=2 * Image.MAX_IMAGE_PIXELS // 1_000_000,
+                           limit=MAX_IMAGE_PIXELS // 1_000_000) from exc
     except Exception as exc:
-        raise PoolingError(
-            "The file is not an image PoolScope can read; upload a PNG, JPEG, WebP, BMP or GIF file."
-        ) from exc
+        raise PoolingError("image.unreadable") from exc
     width, height = img.size
     if width * height > MAX_IMAGE_PIXELS:
-        raise PoolingError(
-            f"The image is {width} x {height} pixels; "
-            f"PoolScope accepts at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels."
-        )
+        raise PoolingError("image.too_many_pixels", width=width, height=height, limit=MAX_IMAGE_PIXELS // 1_000_000)
     if width * height == 0:
-        raise PoolingError("The image has no pixels.")
+        raise PoolingError("image.no_pixels")
     return img
 
 
@@ -239,5 +262,5 @@ def load_image(data: bytes, mode: str = "L", max_side: int = 1024) -> LoadedImag
             if img.size != target:
                 img = img.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
         except Exception as exc:
-            raise PoolingError("The image could not be decoded; the file may be truncated or damaged.") from exc
+            raise PoolingError("image.damaged") from exc
     return LoadedImage(pixels=_to_array(img, mode), original_size=(height, width), frames=frames)

@@ -16,10 +16,11 @@ from pooling_core.api import as_batch
 from pooling_core.errors import PoolingError
 
 
-def _channel_batch(x, name: str) -> tuple[torch.Tensor, tuple[int, ...]]:
-    """(C, H, W) or (N, C, H, W) array -> float64 (N, C, H, W) tensor and the leading shape."""
+def _channel_batch(x, shape_key: str) -> tuple[torch.Tensor, tuple[int, ...]]:
+    """(C, H, W) or (N, C, H, W) array -> float64 (N, C, H, W) tensor and the leading shape; another
+    shape raises the message ``shape_key``."""
     if np.ndim(x) not in (3, 4):
-        raise PoolingError(f"{name} must have shape (C, H, W) or (N, C, H, W), not {np.shape(x)}.")
+        raise PoolingError(shape_key, shape=str(np.shape(x)))
     return as_batch(x, np.float64)
 
 
@@ -52,13 +53,12 @@ def local_response_norm(x, size: int = 5, alpha: float = 1e-4, beta: float = 0.7
         PoolingError: for another shape, ``size < 1``, or a non-finite, negative ``alpha``/``beta``
             or non-positive ``k`` (which could divide by zero or take a root of a negative number).
     """
-    batch, _ = _channel_batch(x, "the LRN input")
+    batch, _ = _channel_batch(x, "lrn.input_shape")
     if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
-        raise PoolingError(f"the LRN size must be a whole number of at least 1, not {size!r}.")
+        raise PoolingError("lrn.bad_size", value=repr(size))
     for name, value, positive in (("alpha", alpha, False), ("beta", beta, False), ("k", k, True)):
         if not _finite(value) or value < 0 or (positive and value == 0):
-            bound = "above 0" if positive else "of at least 0"
-            raise PoolingError(f"the LRN {name} must be a finite number {bound}, not {value!r}.")
+            raise PoolingError("lrn.not_positive" if positive else "lrn.negative", name=name, value=repr(value))
     with torch.no_grad():
         return local_response_norm_torch(batch, int(size), alpha, beta, k).numpy().reshape(np.shape(x))
 
@@ -104,13 +104,12 @@ def bilinear_pool(a, b=None, normalize: bool = True) -> np.ndarray:
     Raises:
         PoolingError: when a shape is not (C, H, W) / (N, C, H, W) or the two maps do not match.
     """
-    left, lead = _channel_batch(a, "the first bilinear input")
+    left, lead = _channel_batch(a, "bilinear.first_input_shape")
     right = left
     if b is not None:
-        right, _ = _channel_batch(b, "the second bilinear input")
+        right, _ = _channel_batch(b, "bilinear.second_input_shape")
         if np.ndim(a) != np.ndim(b) or left.shape[0] != right.shape[0] or left.shape[2:] != right.shape[2:]:
-            raise PoolingError(f"bilinear inputs must share their batch and spatial size: {np.shape(a)} and "
-                               f"{np.shape(b)}.")
+            raise PoolingError("bilinear.size_mismatch", first=str(np.shape(a)), second=str(np.shape(b)))
     with torch.no_grad():
         pooled = bilinear_pool_torch(left, right, normalize)
     return pooled.numpy().reshape(*lead[:-1], *pooled.shape[1:])

@@ -50,23 +50,22 @@ def pyramid_levels(in_size, levels=(4, 2, 1), recipe: str = "adaptive") -> list[
         above the map's sides.
     """
     if recipe not in RECIPES:
-        raise PoolingError(f"the pyramid recipe must be 'adaptive' or 'paper', not {recipe!r}.")
+        raise PoolingError("pyramid.unknown_recipe", recipe=repr(recipe))
     levels = tuple(levels)
     if not levels:
-        raise PoolingError("a pyramid needs one or more levels.")
+        raise PoolingError("pyramid.no_levels")
     height, width = in_size
     result = []
     for level in levels:
         try:
-            asked = pair(level, "a pyramid level")
+            asked = pair(level, "pyramid.levels_not_whole")
         except PoolingError:
-            message = f"pyramid levels must be whole numbers or (h, w) pairs of them, not {levels!r}."
-            raise PoolingError(message) from None
+            # The message shows every level, not only the bad one.
+            raise PoolingError("pyramid.levels_not_whole", value=repr(levels)) from None
         if min(asked) < 1:
-            raise PoolingError(f"a pyramid level needs at least 1 bin, not {min(asked)}.")
+            raise PoolingError("pyramid.level_below_one", bins=min(asked))
         if recipe == "paper" and (asked[0] > height or asked[1] > width):
-            raise PoolingError(f"the paper's recipe needs at most {height} x {width} bins for a "
-                               f"{height} x {width} map (its stride floor(a/n) would be 0); use the adaptive recipe.")
+            raise PoolingError("pyramid.paper_level_too_large", height=height, width=width)
         if recipe == "adaptive":
             result.append(PyramidLevel(asked, adaptive_geometry(in_size, asked), asked))
             continue

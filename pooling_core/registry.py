@@ -58,30 +58,31 @@ class Param:
         if self.accepts_array and isinstance(value, (np.ndarray, list, tuple)):
             array = np.asarray(value, dtype=np.float64)
             if not np.isfinite(array).all():
-                raise PoolingError(f"{op_id}: {self.name} must contain only finite numbers.")
+                raise PoolingError("param.not_finite_array", op=op_id, param=self.name)
             return array
         if self.kind == "choice":
             if value not in self.choices:
                 options = ", ".join(repr(c) for c in self.choices)
-                raise PoolingError(f"{op_id}: {self.name} must be one of {options}, not {value!r}.")
+                raise PoolingError("param.not_a_choice", op=op_id, param=self.name, options=options, value=repr(value))
             return value
         if self.kind == "bool":
             if not isinstance(value, (bool, np.bool_)):
-                raise PoolingError(f"{op_id}: {self.name} must be True or False, not {value!r}.")
+                raise PoolingError("param.not_bool", op=op_id, param=self.name, value=repr(value))
             return bool(value)
         if self.kind == "size" and isinstance(value, (tuple, list)):
             if len(value) != 2:
-                raise PoolingError(f"{op_id}: {self.name} must be a whole number or an (h, w) pair, not {value!r}.")
+                raise PoolingError("param.not_size_pair", op=op_id, param=self.name, value=repr(value))
             return tuple(self._checked_number(v, op_id) for v in value)
         return self._checked_number(value, op_id)
 
     def _checked_number(self, value, op_id: str):
         number = _number(value, integer=self.kind in ("int", "size"))
         if number is None:
-            kind = "a number" if self.kind == "float" else "a whole number"
-            raise PoolingError(f"{op_id}: {self.name} must be {kind}, not {value!r}.")
+            key = "param.not_a_number" if self.kind == "float" else "param.not_whole"
+            raise PoolingError(key, op=op_id, param=self.name, value=repr(value))
         if not self.contains(number):
-            raise PoolingError(f"{op_id}: {self.name} must be {self.domain_text()}, not {number:g}.")
+            key, bounds = self.domain_message()
+            raise PoolingError(key, op=op_id, param=self.name, **bounds, value=f"{number:g}")
         return number
 
     def contains(self, number) -> bool:
@@ -92,14 +93,18 @@ class Param:
             return False
         return self.high is None or number <= self.high
 
-    def domain_text(self) -> str:
-        """The domain in words: "between 0 and 1", "greater than 0", "at least 1"."""
+    def domain_message(self) -> tuple[str, dict]:
+        """The message key of a number outside the domain and the bounds it names, e.g.
+        ``("param.not_between", {"low": "0", "high": "1"})`` ("must be between 0 and 1")."""
         low = None if self.low is None else f"{self.low:g}"
         if low is not None and self.high is not None and not math.isinf(self.high):
-            return f"between {low} and {self.high:g}" + (f" (not {low} itself)" if self.low_open else "")
+            key = "param.not_between_open" if self.low_open else "param.not_between"
+            return key, {"low": low, "high": f"{self.high:g}"}
         if low is not None:
-            return f"greater than {low}" if self.low_open else f"at least {low}"
-        return f"at most {self.high:g}" if self.high is not None else "a finite number"
+            return ("param.not_greater" if self.low_open else "param.not_at_least"), {"low": low}
+        if self.high is not None:
+            return "param.not_at_most", {"high": f"{self.high:g}"}
+        return "param.not_finite", {}
 
 
 def _number(value, integer: bool):
@@ -173,8 +178,9 @@ class Operator:
         known = {p.name: p for p in self.params}
         unknown = sorted(set(given) - set(known))
         if unknown:
-            names = ", ".join(known) or "none"
-            raise PoolingError(f"{self.id} has no parameter {unknown[0]!r}; its parameters are: {names}.")
+            if not known:
+                raise PoolingError("operator.unknown_param_none", op=self.id, param=repr(unknown[0]))
+            raise PoolingError("operator.unknown_param", op=self.id, param=repr(unknown[0]), params=", ".join(known))
         return {name: p.check(given.get(name, p.default), self.id) for name, p in known.items()}
 
     @property
@@ -193,7 +199,7 @@ class Operator:
         if self.windows == "adaptive":
             return adaptive_geometry(in_size, params["output_size"])
         if dilation not in (1, (1, 1), [1, 1]) and not self.supports_dilation:
-            raise PoolingError(f"{self.name} has no dilation (PyTorch's version has none either); set dilation to 1.")
+            raise PoolingError("operator.no_dilation", name=self.name)
         return regular_geometry(in_size, kernel_size, stride, padding, dilation, ceil_mode)
 
 
@@ -228,4 +234,4 @@ def get_operator(op_id: str) -> Operator:
     try:
         return OPERATORS[op_id]
     except KeyError:
-        raise PoolingError(f"unknown operator {op_id!r}; choose one of: {', '.join(OPERATORS)}.") from None
+        raise PoolingError("operator.unknown", op=repr(op_id), operators=", ".join(OPERATORS)) from None

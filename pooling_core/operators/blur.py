@@ -70,19 +70,19 @@ def reflect(index: np.ndarray, length: int) -> np.ndarray:
     return np.where(index >= length, 2 * (length - 1) - index, index)
 
 
-def blur_geometry(in_size, filt_size: int, stride, what: str = "the input") -> BlurGeometry:
+def blur_geometry(in_size, filt_size: int, stride, too_small: str = "blur.input_too_small") -> BlurGeometry:
     """Taps of a binomial blur with reflect padding ``((f-1)//2, f//2)`` and subsampling by ``stride``.
 
     Per axis of length ``L``: ``Lo = floor((L - 1) / s) + 1``, output ``i`` reads extended
-    positions ``s*i - (f-1)//2 + u`` for ``u < f``. ``stride=None`` means 2.
+    positions ``s*i - (f-1)//2 + u`` for ``u < f``. ``stride=None`` means 2. An input too small
+    to reflect raises the message ``too_small``.
     """
-    strides = pair(2 if stride is None else stride, "stride")
+    strides = pair(2 if stride is None else stride, "geometry.stride_not_whole")
     before, after = (filt_size - 1) // 2, filt_size // 2
     if min(strides) < 1:
-        raise PoolingError(f"stride must be at least 1, not {min(strides)}.")
+        raise PoolingError("geometry.stride_below_one", stride=min(strides))
     if min(in_size) <= after:
-        raise PoolingError(f"a size-{filt_size} blur reflects {after} cell(s) past each border, so {what} needs at "
-                           f"least {after + 1} cells per side; it is {in_size[0]} x {in_size[1]}.")
+        raise PoolingError(too_small, size=filt_size, reach=after, need=after + 1, height=in_size[0], width=in_size[1])
     axes = []
     for length, s in zip(in_size, strides):
         extended = np.arange((length - 1) // s + 1)[:, None] * s - before + np.arange(filt_size)[None, :]
@@ -111,7 +111,7 @@ def blur_max_windows(in_size, params, kernel_size, stride, padding, dilation, ce
     """
     max_stage = regular_geometry(in_size, kernel_size, 1)
     size = max_stage.out_size
-    blur_stage = blur_geometry(size, params["filt_size"], stride, what=f"the {size[0]} x {size[1]} max-pooled map")
+    blur_stage = blur_geometry(size, params["filt_size"], stride, too_small="blur.pooled_map_too_small")
     axes = []
     for taps, k in zip((blur_stage.rows, blur_stage.cols), max_stage.window_shape):
         first, last = taps.min(1), taps.max(1) + k - 1

@@ -37,16 +37,15 @@ VARIANTS = ("torch", "graham_random", "graham_pseudo")
 def output_lengths(in_size, output_size, output_ratio) -> tuple[int, int]:
     """``output_size`` as an ``(h, w)`` pair, else ``int(L * output_ratio)`` per axis (ratio 0.5 if neither is set)."""
     if output_size is not None and output_ratio is not None:
-        raise PoolingError("fractional_max: set output_size or output_ratio, not both.")
+        raise PoolingError("fractional.size_and_ratio")
     if output_size is not None:
-        return pair(output_size, "output size")
+        return pair(output_size, "geometry.output_size_not_whole")
     ratio = 0.5 if output_ratio is None else output_ratio
     if not 0 < ratio < 1:
-        raise PoolingError(f"fractional_max: output_ratio must lie strictly between 0 and 1, not {fmt(ratio)}.")
+        raise PoolingError("fractional.ratio_out_of_range", ratio=fmt(ratio))
     lengths = tuple(int(length * ratio) for length in in_size)
     if min(lengths) < 1:
-        raise PoolingError(f"fractional_max: output_ratio {fmt(ratio)} of a {in_size[0]} x {in_size[1]} input "
-                           "gives an empty output; raise the ratio.")
+        raise PoolingError("fractional.empty_output", ratio=fmt(ratio), height=in_size[0], width=in_size[1])
     return lengths
 
 
@@ -62,21 +61,19 @@ def offsets(samples, seed: int) -> tuple[float, float]:
         return u_width, u_height
     array = np.asarray(samples, dtype=np.float64)
     if array.ndim not in (1, 3) or array.shape[-1] != 2 or array.size == 0:
-        raise PoolingError(f"fractional_max: samples must have shape (2,), (1, 1, 2) or (N, C, 2), not {array.shape}.")
+        raise PoolingError("fractional.samples_shape", shape=str(array.shape))
     pairs = array.reshape(-1, 2)
     if (pairs != pairs[0]).any():
-        raise PoolingError("fractional_max: every (n, c) row of samples must be the same, because one set of "
-                           "windows is drawn for the whole call; pool the maps one at a time to give each its own.")
+        raise PoolingError("fractional.samples_differ")
     if ((pairs < 0) | (pairs >= 1)).any():
-        raise PoolingError("fractional_max: samples must lie in [0, 1).")
+        raise PoolingError("fractional.samples_range")
     return float(pairs[0, 0]), float(pairs[0, 1])
 
 
 def torch_starts(length: int, out: int, kernel: int, u: float) -> np.ndarray:
     """Window starts of ``F.fractional_max_pool2d`` along one axis (its ``generate_intervals``)."""
     if kernel < 1 or out + kernel - 1 > length:
-        raise PoolingError(f"fractional_max: {out} windows of size {kernel} do not fit a {length}-cell side "
-                           f"(PyTorch needs output + kernel - 1 <= input).")
+        raise PoolingError("fractional.windows_do_not_fit", outputs=out, kernel=kernel, length=length)
     if out == 1:
         return np.array([length - kernel])
     alpha = (length - kernel) / (out - 1)
@@ -92,11 +89,10 @@ def graham_boundaries(length: int, out: int, overlapping: bool, u: float | None 
     """
     total = length - int(overlapping)
     if not out <= total <= 2 * out:
-        kind = "overlapping" if overlapping else "disjoint"
-        low, high = math.ceil(total / 2), total
-        allowed = f"{low} to {high} outputs" if high >= 1 else "no output (it needs at least 2 cells)"
-        raise PoolingError(f"fractional_max: Graham's {kind} regions step by 1 or 2 cells, so a {length}-cell side "
-                           f"gives {allowed}, not {out}.")
+        if total < 1:  # only overlapping regions on a 1-cell side
+            raise PoolingError("fractional.graham_overlapping_none", length=length, outputs=out)
+        key = "fractional.graham_overlapping" if overlapping else "fractional.graham_disjoint"
+        raise PoolingError(key, length=length, low=math.ceil(total / 2), high=total, outputs=out)
     if generator is not None:
         steps = torch.ones(out, dtype=torch.int64)
         steps[: total - out] = 2
@@ -119,15 +115,14 @@ def fractional_windows(in_size, params, kernel_size, stride, padding, dilation, 
     outs = output_lengths(in_size, params["output_size"], params["output_ratio"])
     if variant == "graham_random":
         if params["samples"] is not None:
-            raise PoolingError("fractional_max: samples set the offset u of the 'torch' and 'graham_pseudo' "
-                               "variants; 'graham_random' draws its steps from seed.")
+            raise PoolingError("fractional.samples_with_random")
         generator = torch.Generator().manual_seed(params["seed"])
         axes = [region_axis(graham_boundaries(length, out, overlapping, generator=generator), overlapping)
                 for length, out in zip(in_size, outs)]
     else:
         u_width, u_height = offsets(params["samples"], params["seed"])
         if variant == "torch":
-            kernel = pair(kernel_size, "kernel size")
+            kernel = pair(kernel_size, "geometry.kernel_size_not_whole")
             axes = []
             for length, out, k, u in zip(in_size, outs, kernel, (u_height, u_width)):
                 index = torch_starts(length, out, k, u)[:, None] + np.arange(k)[None, :]
@@ -142,8 +137,7 @@ def fractional_windows(in_size, params, kernel_size, stride, padding, dilation, 
 def fractional_forward(x, geometry, return_indices=False, samples=None, **_):
     """Max over each window (absent cells are -inf); ``indices`` are flat offsets into each H*W plane."""
     if samples is not None and np.ndim(samples) == 3 and np.shape(samples)[:2] not in ((1, 1), tuple(x.shape[:2])):
-        raise PoolingError(f"fractional_max: samples of shape {np.shape(samples)} do not match "
-                           f"N={x.shape[0]}, C={x.shape[1]}.")
+        raise PoolingError("fractional.samples_batch", shape=str(np.shape(samples)), n=x.shape[0], c=x.shape[1])
     output, position = geometry.gather(x, -torch.inf).flatten(-2).max(-1)
     if not return_indices:
         return output

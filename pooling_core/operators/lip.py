@@ -24,8 +24,7 @@ def logit_map(logit: np.ndarray, batch_shape: tuple, dtype: torch.dtype) -> torc
     """An array logit as an (N, C, H, W) tensor; it must have the input's shape (leading 1s may be dropped)."""
     if (1,) * (4 - logit.ndim) + logit.shape != tuple(batch_shape):
         height, width = batch_shape[-2:]
-        raise PoolingError(f"lip: the logit array must have the input's shape (one logit per input cell, "
-                           f"maps of {height} x {width}), not {logit.shape}.")
+        raise PoolingError("lip.logit_shape", height=height, width=width, shape=str(logit.shape))
     return torch.as_tensor(logit, dtype=dtype).reshape(batch_shape)
 
 

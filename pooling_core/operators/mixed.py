@@ -105,7 +105,7 @@ def gated_weights(windows, real, geometry, gate=None):
     shape = geometry.window_shape
     omega = np.full(shape, 1.0 / (shape[0] * shape[1])) if gate is None else np.asarray(gate)
     if omega.ndim and omega.shape != shape:
-        raise PoolingError(f"gated: the gate must have the kernel's shape {shape[0]} x {shape[1]}, not {omega.shape}.")
+        raise PoolingError("gated.gate_shape", height=shape[0], width=shape[1], shape=str(omega.shape))
     score = (torch.as_tensor(omega, dtype=windows.dtype) * windows).sum((-1, -2))
     return max_mean_weights(windows, real, torch.sigmoid(score))
 

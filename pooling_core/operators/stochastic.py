@@ -57,7 +57,7 @@ def draw_cells(values, count: int, seed: int = 0) -> np.ndarray:
     """
     activations = np.maximum(np.asarray(values, dtype=np.float64).ravel(), 0.0)
     if not activations.sum() > 0:
-        raise PoolingError("stochastic: every cell is 0 after ReLU, so there is nothing to draw.")
+        raise PoolingError("stochastic.all_zero")
     uniform = torch.rand(count, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     return first_above(torch.from_numpy(activations).cumsum(0), uniform).numpy()
 

@@ -33,10 +33,10 @@ def normalised_kernel(kernel_weights, shape: tuple[int, int]) -> np.ndarray:
     """The (kh, kw) kernel for ``kernel_weights`` (a name or an array), scaled to sum 1."""
     if isinstance(kernel_weights, np.ndarray):
         if kernel_weights.shape != tuple(shape):
-            raise PoolingError(f"weighted_avg: the kernel weights must have the kernel's shape "
-                               f"{shape[0]} x {shape[1]}, not {kernel_weights.shape}.")
+            raise PoolingError("weighted_avg.weights_shape", height=shape[0], width=shape[1],
+                               shape=str(kernel_weights.shape))
         if (kernel_weights < 0).any() or kernel_weights.sum() <= 0:
-            raise PoolingError("weighted_avg: the kernel weights must be non-negative with a positive sum.")
+            raise PoolingError("weighted_avg.weights_sign")
         kernel = kernel_weights
     elif kernel_weights == "uniform":
         kernel = np.ones(shape)
