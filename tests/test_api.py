@@ -28,6 +28,9 @@ from tests.strategies import (
     window_values,
 )
 
+# ---------------------------------------------------------------------------------------------
+# Every operator: leading dimensions and gradcheck of the classic and Lp operators
+# ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("op, params, window", [
     ("max", {}, (3, 2)), ("avg", {}, (3, 2)), ("lp", {"p": 3.0}, (3, 2)),
@@ -90,6 +93,10 @@ def test_gradcheck_classic_and_lp_forward(op, params, kw):
     assert torch.autograd.gradcheck(lambda v: operator.forward(v, geometry, **resolved), (xt,), eps=1e-6, atol=1e-6)
 
 
+# ---------------------------------------------------------------------------------------------
+# Max unpooling
+# ---------------------------------------------------------------------------------------------
+
 UNPOOL_CASES = [
     ((1, 1, 4, 4), 2, None, 0),
     ((1, 1, 5, 7), 2, 2, 0),
@@ -149,6 +156,10 @@ def test_max_unpool_shape_mismatch_is_refused():
     with pytest.raises(PoolingError, match="must have one shape"):
         max_unpool2d(np.zeros((2, 2)), np.zeros((2, 3), dtype=np.int64), 2)
 
+
+# ---------------------------------------------------------------------------------------------
+# Errors and laziness
+# ---------------------------------------------------------------------------------------------
 
 X44 = np.zeros((4, 4))
 
@@ -211,6 +222,11 @@ def test_weights_and_indices_are_computed_on_first_access(monkeypatch):
     assert calls == [1]  # indices come from the same explanation
 
 
+# ---------------------------------------------------------------------------------------------
+# The weighted-average family: output = weights x window, gradcheck, extremes, seeds
+# ---------------------------------------------------------------------------------------------
+
+# Every configuration of the weighted operators. A callable value is built from (x shape, kernel).
 CONFIGS = [
     ("softpool", {}),
     ("softpool", {"temperature": 0.3}),
@@ -361,6 +377,10 @@ def test_eval_mode_ignores_the_seed(op, params):
     x = np.random.default_rng(0).uniform(0.1, 5, size=(2, 3, 6, 6))
     assert_array_equal(pool2d(x, op, 2, seed=1, **params).output, pool2d(x, op, 2, seed=2, **params).output)
 
+
+# ---------------------------------------------------------------------------------------------
+# Blur and fractional max pooling: gradcheck and extremes
+# ---------------------------------------------------------------------------------------------
 
 def gradcheck_operator(op, x, kernel_size=2, stride=None, **params):
     operator = OPERATORS[op]

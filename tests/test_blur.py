@@ -13,11 +13,7 @@ from hypothesis import strategies as st
 
 from pooling_core import OPERATORS, PoolingError, pool2d
 from pooling_core.explain import window_report
-from tests.strategies import (
-    assert_weighted_sum,
-    distinct_array,
-    random_array,
-)
+from tests.strategies import assert_weighted_sum, distinct_array, random_array
 
 BINOMIAL = {2: [1, 1], 3: [1, 2, 1], 4: [1, 3, 3, 1], 5: [1, 4, 6, 4, 1]}
 

@@ -50,6 +50,10 @@ def scatter_weights(result, upstream, shape):
     return total
 
 
+# ---------------------------------------------------------------------------------------------
+# Max pooling
+# ---------------------------------------------------------------------------------------------
+
 @examples(60)
 @given(sliding_cases(FLOATS_100))
 def test_max_matches_torch(case):
@@ -121,6 +125,10 @@ def test_max_weights_never_land_on_padding_aliasing_a_real_cell():
     assert_array_equal(result.weights[0, 0], [[0.0, 0.0], [0.0, 1.0]])
 
 
+# ---------------------------------------------------------------------------------------------
+# Average pooling
+# ---------------------------------------------------------------------------------------------
+
 def expected_avg_weights(geometry, kw, count_include_pad, divisor_override):
     """Weights by the spec's divisor rule, computed from positions (not from PyTorch)."""
     real = geometry.real_mask()
@@ -172,6 +180,10 @@ def test_avg_ceil_mode_divides_by_clipped_window():
     assert_allclose(result.weights[0, -1], [[0.5, 0.0], [0.5, 0.0]], **TIGHT)
 
 
+# ---------------------------------------------------------------------------------------------
+# Global and adaptive pooling
+# ---------------------------------------------------------------------------------------------
+
 @examples(60)
 @given(plain_inputs())
 def test_global_ops_match_torch(x):
@@ -213,6 +225,10 @@ def test_adaptive_ops_match_torch(case):
     assert_array_equal((top.weights * flat_positions(top.geometry)).sum((-1, -2)), top.indices)
     assert_array_equal((top.weights * values).sum((-1, -2)), top.output)
 
+
+# ---------------------------------------------------------------------------------------------
+# Gradients
+# ---------------------------------------------------------------------------------------------
 
 @examples(60)
 @given(sliding_cases(FLOATS_100), st.integers(0, 2 ** 32 - 1))

@@ -12,10 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pooling_core import PoolingError, pool2d
-from tests.strategies import (
-    assert_weighted_sum,
-    random_array,
-)
+from tests.strategies import assert_weighted_sum, random_array
 
 
 @settings(max_examples=40, deadline=None)

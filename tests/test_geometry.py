@@ -10,14 +10,7 @@ from hypothesis import given
 from numpy.testing import assert_array_equal
 
 from pooling_core import PoolingError, input_gradient, output_size, pool2d
-from tests.strategies import (
-    FLOATS_100,
-    every_window_reads_input,
-    examples,
-    no_dilation,
-    sliding_cases,
-    t,
-)
+from tests.strategies import FLOATS_100, every_window_reads_input, examples, no_dilation, sliding_cases, t
 
 
 @examples(60)

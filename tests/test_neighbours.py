@@ -15,10 +15,7 @@ from hypothesis import strategies as st
 from pooling_core import PoolingError
 from pooling_core.neighbours import bilinear_pool, bilinear_pool_torch, local_response_norm, local_response_norm_torch
 from pooling_core.pyramid import spatial_pyramid_pool
-from tests.strategies import (
-    EXTREMES,
-    random_array,
-)
+from tests.strategies import EXTREMES, random_array
 
 
 @settings(max_examples=40, deadline=None)

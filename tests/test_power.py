@@ -13,16 +13,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from pooling_core import input_gradient, output_size, pool2d
-from tests.strategies import (
-    FLOATS_100,
-    TEXTBOOK,
-    TIGHT,
-    examples,
-    random_upstream,
-    sliding_cases,
-    t,
-    torch_grad,
-)
+from tests.strategies import FLOATS_100, TEXTBOOK, TIGHT, examples, random_upstream, sliding_cases, t, torch_grad
 
 
 def lp_reference(x, kernel_size, stride, padding, dilation, ceil_mode, p, mean):
@@ -162,6 +153,11 @@ def test_lp_gradient_is_odd_in_the_input():
     assert_allclose(pool2d(-x, "lp", **kw, p=2.5).output, pool2d(x, "lp", **kw, p=2.5).output, **TIGHT)
     assert_allclose(input_gradient(-x, "lp", **kw, p=2.5), -input_gradient(x, "lp", **kw, p=2.5), **TIGHT)
 
+
+# ---------------------------------------------------------------------------------------------
+# The avg_pool2d fast path: window sums from avg_pool2d where exact, per-window scaling where a
+# power would overflow or underflow
+# ---------------------------------------------------------------------------------------------
 
 def lp_of_window(window, p):
     """The Lp norm of one window, scaled by its largest magnitude so no power overflows or underflows."""

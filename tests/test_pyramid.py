@@ -13,9 +13,7 @@ from hypothesis import strategies as st
 
 from pooling_core import PoolingError
 from pooling_core.pyramid import pyramid_levels, spatial_pyramid_pool
-from tests.strategies import (
-    random_array,
-)
+from tests.strategies import random_array
 
 
 @settings(max_examples=40, deadline=None)

@@ -95,6 +95,11 @@ def test_softpool_gradient_is_exact_not_the_official_cuda_rule():
     assert_allclose(gradient.sum(), 1.0, **CLOSE)
 
 
+# ---------------------------------------------------------------------------------------------
+# The avg_pool2d fast path: window sums from avg_pool2d where exact, per-window scaling where an
+# exponential would underflow
+# ---------------------------------------------------------------------------------------------
+
 def test_softpool_with_exponentials_that_underflow_is_exact():
     x = np.array([[1000.0, 999.0], [-1000.0, -1001.0]])  # exp(-2000) underflows with the map's maximum
     out = pool2d(x, "softpool", kernel_size=(1, 2)).output

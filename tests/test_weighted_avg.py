@@ -12,15 +12,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from pooling_core import pool2d
-from tests.strategies import (
-    CLOSE,
-    FLOATS_10,
-    TIGHT,
-    conv_oracle,
-    examples,
-    gaussian_kernel_reference,
-    sliding_cases,
-)
+from tests.strategies import CLOSE, FLOATS_10, TIGHT, conv_oracle, examples, gaussian_kernel_reference, sliding_cases
 
 
 @examples(40)
@@ -66,7 +58,7 @@ def test_weighted_avg_weights_sum_to_one_without_padding(case):
     assert_allclose(result.weights.sum((-1, -2))[..., full], 1.0, **CLOSE)
 
 
-def test_gaussian_kernel_reference_is_the_closed_form():
+def test_gaussian_kernel_and_its_reference_are_the_closed_form():
     """σ² = (k - 1) / 4, the binomial filter's variance: per side the taps are exp(-t² / 2σ²) at the
     offsets t from the centre, written out here. k = 2 gives equal taps (σ = 1/2)."""
     e = math.e
@@ -75,4 +67,6 @@ def test_gaussian_kernel_reference_is_the_closed_form():
     for kh, rows in closed.items():
         for kw, cols in closed.items():
             expected = np.array([[r * c for c in cols] for r in rows])
-            assert_allclose(gaussian_kernel_reference((kh, kw)), expected / expected.sum(), **TIGHT)
+            expected /= expected.sum()
+            assert_allclose(gaussian_kernel_reference((kh, kw)), expected, **TIGHT)
+            assert_allclose(pool2d(np.zeros((kh, kw)), "weighted_avg", (kh, kw)).weights[0, 0], expected, **TIGHT)
