@@ -5,8 +5,7 @@ import pytest
 
 from pooling_core import OPERATORS
 from tests.apptest import figure, heatmap_values, run_app
-
-TEXTBOOK = "1 1 2 4\n5 6 7 8\n3 2 1 0\n1 2 3 4"
+from tests.strategies import TEXTBOOK_TEXT
 
 
 def typed(text: str, **state):
@@ -21,7 +20,7 @@ def test_default_view_shows_textbook_max_pooling():
 
 
 def test_changing_the_kernel_changes_the_output_shape():
-    at = typed(TEXTBOOK)
+    at = typed(TEXTBOOK_TEXT)
     at.slider(key="kernel").set_value(3).run()
     assert not at.exception
     assert heatmap_values(figure(at, "Output")).shape == (1, 1)
@@ -30,7 +29,7 @@ def test_changing_the_kernel_changes_the_output_shape():
 
 
 def test_typed_grid_gives_exact_average():
-    at = typed(TEXTBOOK, op="avg")
+    at = typed(TEXTBOOK_TEXT, op="avg")
     assert not at.exception
     np.testing.assert_array_equal(heatmap_values(figure(at, "Output")), [[3.25, 5.25], [2, 2]])
     assert at.code[0].value == "(1 + 1 + 5 + 6) / 4 = 3.25"
@@ -45,7 +44,7 @@ def test_bad_grid_shows_message_and_keeps_the_text():
 
 
 def test_invalid_combination_shows_library_message_and_keeps_settings():
-    at = typed(TEXTBOOK, kernel=2, padding=2, stride=1)
+    at = typed(TEXTBOOK_TEXT, kernel=2, padding=2, stride=1)
     assert not at.exception
     assert "padding 2 is more than half the kernel 2" in at.error[0].value
     assert figure(at, "Input") is not None
@@ -59,7 +58,7 @@ def test_kernel_larger_than_input_is_a_message():
 
 
 def test_next_button_moves_the_inspected_window():
-    at = typed(TEXTBOOK)
+    at = typed(TEXTBOOK_TEXT)
     at.button(key="next").click().run()
     assert at.code[0].value == "max(2, 4, 7, 8) = 8"
     assert (at.number_input(key="cell_row").value, at.number_input(key="cell_column").value) == (0, 1)
@@ -69,7 +68,7 @@ def test_next_button_moves_the_inspected_window():
 
 
 def test_typed_row_and_column_move_the_inspected_window():
-    at = typed(TEXTBOOK)
+    at = typed(TEXTBOOK_TEXT)
     assert (at.number_input(key="cell_row").max, at.number_input(key="cell_column").max) == (1, 1)
     at.number_input(key="cell_row").set_value(1).run()
     assert at.code[0].value == "max(3, 2, 1, 2) = 3"
@@ -81,7 +80,7 @@ def test_typed_row_and_column_move_the_inspected_window():
 
 
 def test_cell_inputs_follow_a_smaller_output():
-    at = typed(TEXTBOOK, kernel=2, stride=1)
+    at = typed(TEXTBOOK_TEXT, kernel=2, stride=1)
     at.number_input(key="cell_row").set_value(2).run()
     at.number_input(key="cell_column").set_value(2).run()
     assert at.code[0].value == "max(1, 0, 3, 4) = 4"
@@ -92,7 +91,7 @@ def test_cell_inputs_follow_a_smaller_output():
 
 
 def test_click_selection_moves_the_inspected_window():
-    at = typed(TEXTBOOK)
+    at = typed(TEXTBOOK_TEXT)
     at.session_state["output_chart"] = {"selection": {"points": [{"customdata": {"0": 1, "1": 0}}],
                                                       "point_indices": [2], "box": [], "lasso": []}}
     at.run()
@@ -100,7 +99,7 @@ def test_click_selection_moves_the_inspected_window():
 
 
 def test_window_outline_is_one_path_per_style_and_margins_are_fixed():
-    at = typed(TEXTBOOK, kernel=3, stride=1, padding=1)
+    at = typed(TEXTBOOK_TEXT, kernel=3, stride=1, padding=1)
     inputs = figure(at, "Input")
     outlines = [s for s in inputs["layout"]["shapes"] if s["type"] == "path"]
     # output cell (0, 0) with padding 1 reads rows and columns -1..1: 4 real cells, 5 of padding
@@ -126,7 +125,7 @@ def test_a_window_too_small_to_find_gets_a_finder_square_and_a_small_grid_none()
     at.number_input(key="cell_row").set_value(30).run()  # rows 120..123: centred on row 121.5
     assert finder(figure(at, "Input")) == pytest.approx((-0.5, side - 0.5, 121.5 - side / 2, 121.5 + side / 2))
     assert finder(figure(at, "Output")) == pytest.approx((-0.5, 64 / 12 - 0.5, 30 - 32 / 12, 30 + 32 / 12))
-    assert [s["type"] for s in figure(typed(TEXTBOOK), "Input")["layout"]["shapes"]] == ["path"]
+    assert [s["type"] for s in figure(typed(TEXTBOOK_TEXT), "Input")["layout"]["shapes"]] == ["path"]
 
 
 @pytest.mark.parametrize("op", list(OPERATORS))
@@ -160,7 +159,7 @@ def test_the_preset_note_has_a_slot_so_the_charts_keep_their_place():
     def layout(at):
         return [getattr(node, "type", None) for node in at.main.children.values()]
 
-    plain, noted = layout(typed(TEXTBOOK)), layout(typed(TEXTBOOK, kernel=3))
+    plain, noted = layout(typed(TEXTBOOK_TEXT)), layout(typed(TEXTBOOK_TEXT, kernel=3))
     assert plain[0] == "empty"  # the slot of the link's notices
     assert plain[3] == "empty" and noted[3] == "info"
     assert plain[:3] + plain[4:] == noted[:3] + noted[4:]
@@ -168,7 +167,7 @@ def test_the_preset_note_has_a_slot_so_the_charts_keep_their_place():
 
 
 def test_play_advances_the_inspected_cell_on_every_run():
-    at = typed(TEXTBOOK)
+    at = typed(TEXTBOOK_TEXT)
     at.toggle(key="play").set_value(True).run()
     assert at.code[0].value == "max(2, 4, 7, 8) = 8"
     at.run()

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from tests.apptest import decode, figure, figures, heatmap_values, run_app
+from tests.strategies import TEXTBOOK
 
 GRADIENTS = "pages/gradients.py"
 UNPOOLING = "pages/unpooling.py"
-TEXTBOOK = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]], float)
 
 
 def metric_values(at) -> list[float]:

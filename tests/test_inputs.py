@@ -14,6 +14,7 @@ from PIL import Image
 from pooling_core.errors import PoolingError
 from pooling_core.examples import EXAMPLES, load_example
 from pooling_core.inputs import MAX_GRID_SIDE, MAX_UPLOAD_BYTES, LoadedImage, load_image, parse_grid
+from tests.strategies import TEXTBOOK
 
 TWO_BY_TWO = np.array([[1.0, 2.0], [3.0, 4.0]])
 
@@ -461,8 +462,7 @@ def test_example_files_exist():
 
 
 def test_textbook_example_exact():
-    expected = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]], dtype=np.float64)
-    np.testing.assert_array_equal(load_example("Textbook 4x4"), expected)
+    np.testing.assert_array_equal(load_example("Textbook 4x4"), TEXTBOOK)
 
 
 def test_random_example_is_seed_seven():

@@ -74,3 +74,67 @@ def test_lp_takes_every_power_from_one_to_infinity():
 def test_values_outside_the_domain_are_refused_with_a_sentence(params, message):
     with pytest.raises(PoolingError, match=message):
         pool2d(X, **params)
+
+
+# ---------------------------------------------------------------- entries and parameter errors
+
+X45 = np.arange(20.0).reshape(4, 5)
+
+NEW_OPS = ("lip", "dpp", "stochastic", "mixed", "gated", "avgmax", "weighted_avg")
+
+
+EXPECTED_PARAMS = {
+    "lip": ["logit", "beta"], "dpp": ["alpha", "lam", "variant", "eps"], "stochastic": ["mode", "seed"],
+    "mixed": ["lam", "mode", "per", "seed"], "gated": ["gate"], "avgmax": ["combine"],
+    "weighted_avg": ["kernel_weights"],
+}
+
+
+DEFAULTS = {
+    "lip": {"logit": "input", "beta": 1.0}, "dpp": {"alpha": 1.0, "lam": 1.0, "variant": "sym", "eps": 1e-3},
+    "stochastic": {"mode": "eval", "seed": 0}, "mixed": {"lam": 0.5, "mode": "eval", "per": "region", "seed": 0},
+    "gated": {"gate": None}, "avgmax": {"combine": "sum"}, "weighted_avg": {"kernel_weights": "gaussian"},
+}
+
+
+@pytest.mark.parametrize("op", NEW_OPS)
+def test_registry_entry(op):
+    operator = OPERATORS[op]
+    assert [p.name for p in operator.params] == EXPECTED_PARAMS[op]
+    assert operator.has_weights and operator.explain is not None
+    assert operator.random == (op in ("stochastic", "mixed"))
+    assert operator.name and operator.summary and operator.formula and operator.citation
+    assert all(p.help for p in operator.params)
+    assert operator.resolve({}) == DEFAULTS[op]
+
+
+ERRORS = [
+    (dict(op="gated", gate=np.ones((3, 3))), "gate must have the kernel's shape 2 x 2"),
+    (dict(op="gated", gate=[[1.0, np.nan], [0.0, 1.0]]), "finite"),
+    (dict(op="gated", gate="mean"), "gate must be a number"),
+    (dict(op="lip", logit=np.ones((4, 4))), "logit array must have the input's shape"),
+    (dict(op="lip", logit=np.ones((2, 4, 5))), "logit array must have the input's shape"),
+    (dict(op="lip", logit="ones"), "logit must be one of 'input', 'zero'"),
+    (dict(op="lip", beta=np.inf), "beta must be a finite number"),
+    (dict(op="weighted_avg", kernel_weights=np.ones((2, 3))), "kernel weights must have the kernel's shape 2 x 2"),
+    (dict(op="weighted_avg", kernel_weights=[[1.0, -1.0], [1.0, 1.0]]), "non-negative"),
+    (dict(op="weighted_avg", kernel_weights=np.zeros((2, 2))), "positive sum"),
+    (dict(op="weighted_avg", kernel_weights="box"), "kernel_weights must be one of"),
+    (dict(op="dpp", variant="both"), "variant must be one of 'sym', 'asym'"),
+    (dict(op="dpp", lam=-1.0), "lam must be at least 0"),
+    (dict(op="dpp", alpha=-0.5), "alpha must be at least 0"),
+    (dict(op="dpp", eps=0.0), "eps must be greater than 0"),
+    (dict(op="softpool", temperature=0.0), "temperature must be greater than 0"),
+    (dict(op="stochastic", mode="test"), "mode must be one of 'eval', 'train'"),
+    (dict(op="stochastic", seed=-1), "seed must be between"),
+    (dict(op="stochastic", seed=1.5), "seed must be a whole number"),
+    (dict(op="mixed", lam=1.5), "lam must be between"),
+    (dict(op="mixed", per="pixel"), "per must be one of 'region', 'map'"),
+    (dict(op="avgmax", combine="max"), "combine must be one of 'sum', 'mean'"),
+]
+
+
+@pytest.mark.parametrize("call, match", ERRORS, ids=[f"{c['op']}-{m[:20]}" for c, m in ERRORS])
+def test_parameter_errors(call, match):
+    with pytest.raises(PoolingError, match=match):
+        pool2d(X45, kernel_size=2, **call)
