@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pages.ui import controls, figures, views
+from pages.ui.i18n import library_text, operator_name, operator_summary, preset_name, preset_note, t
 from pages.ui.state import CHANNELS
 from pooling_core.explain import window_report
 
@@ -12,29 +13,29 @@ ROW_KEY, COLUMN_KEY = "cell_row", "cell_column"
 
 settings, source = controls.current()
 operator = settings.operator
-st.title("Explore pooling")
-st.caption(f"**{operator.name}**: {operator.summary}")
+st.title(t("explore.title"))
+st.caption(t("explore.caption", name=operator_name(operator), summary=operator_summary(operator)))
 preset = controls.matching_preset(settings)
-preset_note = st.empty()  # a slot of its own, for the reason given in views.require_input
+preset_slot = st.empty()  # a slot of its own, for the reason given in views.require_input
 if preset is not None:
-    preset_note.info(f"**{preset.name}.** {preset.note}")
+    preset_slot.info(t("explore.preset", name=preset_name(preset), note=preset_note(preset)))
 views.require_input(source)
 
 x = source.array
 result, problem = views.pool(x, settings)
 planes = x if source.is_rgb else x[None]
 all_channels = source.is_rgb and settings.channel == "all"
-channel_index = list(CHANNELS).index(settings.channel) if source.is_rgb and not all_channels else 0
+channel_index = CHANNELS.index(settings.channel) if source.is_rgb and not all_channels else 0
 
 
 def draw_input(report):
     plane = planes[channel_index]
     pad = settings.padding if "padding" in operator.window_controls else 0
     if all_channels:
-        fig = figures.rgb_image(planes, "Input")
+        fig = figures.rgb_image(planes, t("explore.input_rgb"))
     else:
-        fig = figures.heatmap(plane, f"Input {plane.shape[0]}x{plane.shape[1]}", zmin, zmax, pad=pad,
-                              show_scale=False)
+        fig = views.heatmap(plane, t("explore.input_title", rows=plane.shape[0], cols=plane.shape[1]), zmin, zmax,
+                            pad=pad, show_scale=False)
     if pad:
         figures.outline_block(fig, (-pad, plane.shape[0] - 1 + pad), (-pad, plane.shape[1] - 1 + pad))
     if report is not None:
@@ -44,13 +45,13 @@ def draw_input(report):
 
 def draw_output(out, cell):
     if all_channels:
-        fig = figures.rgb_image(out, f"Output {out.shape[1]}x{out.shape[2]}")
+        fig = figures.rgb_image(out, t("explore.output_rgb", rows=out.shape[1], cols=out.shape[2]))
         figures.outline_cells(fig, [cell])
         views.chart(fig, "output_rgb")
         return
     plane = out[channel_index]
-    fig = figures.heatmap(plane, f"Output {plane.shape[0]}x{plane.shape[1]} (click a cell)", zmin, zmax,
-                          clickable=True)
+    fig = views.heatmap(plane, t("explore.output_title", rows=plane.shape[0], cols=plane.shape[1]), zmin, zmax,
+                        clickable=True)
     figures.outline_cells(fig, [cell])
     views.chart(fig, OUTPUT_CHART, on_select="rerun", selection_mode=("points",))
 
@@ -85,22 +86,22 @@ def inspect():
         draw_output(out, cell)
 
     step = st.columns(5, vertical_alignment="bottom")
-    step[0].button("◀ Previous", key="previous", on_click=views.step_cell, args=(shape, -1),
+    step[0].button(t("explore.previous"), key="previous", on_click=views.step_cell, args=(shape, -1),
                    use_container_width=True)
-    step[1].button("Next ▶", key="next", on_click=views.step_cell, args=(shape, +1),
+    step[1].button(t("explore.next"), key="next", on_click=views.step_cell, args=(shape, +1),
                    use_container_width=True)
-    step[2].toggle("Play", key=PLAY_KEY, help="Scan the output cells one after another.")
-    step[3].number_input("Output row", 0, rows - 1, key=ROW_KEY, on_change=go_to_typed_cell)
-    step[4].number_input("Output column", 0, cols - 1, key=COLUMN_KEY, on_change=go_to_typed_cell)
+    step[2].toggle(t("explore.play"), key=PLAY_KEY, help=t("explore.play_help"))
+    step[3].number_input(t("explore.row"), 0, rows - 1, key=ROW_KEY, on_change=go_to_typed_cell)
+    step[4].number_input(t("explore.column"), 0, cols - 1, key=COLUMN_KEY, on_change=go_to_typed_cell)
     for c, report in reports.items():
-        prefix = f"{list(CHANNELS.values())[c]}: " if all_channels else ""
-        st.code(prefix + report.text, language=None)
+        prefix = t("explore.channel_prefix", channel=t(f"channel.{CHANNELS[c]}")) if all_channels else ""
+        st.code(prefix + library_text(report.text), language=None)
 
 
 zmin, zmax = views.color_range(planes) if result is None else views.color_range(planes, result.output)
 inspect()
 
-with st.expander("Formula, output size and citation", expanded=True):
+with st.expander(t("explore.formula"), expanded=True):
     st.latex(operator.formula)
     if operator.windows == "sliding":
         st.latex(views.output_size_latex(planes.shape[-2:], settings))

@@ -5,6 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages.ui import controls, figures, views
+from pages.ui.i18n import library_text, t
 from pooling_core import PoolingError, pool2d
 from pooling_core.explain import scatter_to_input, window_report
 from pooling_core.numbers import fmt
@@ -14,10 +15,8 @@ OUTPUT_CHART = "stochastic_output_chart"
 MAX_DRAWS = 10_000
 
 settings, source = controls.current()
-st.title("Stochastic pooling")
-st.caption("In training, each window outputs one of its cells, drawn with probability pᵢ = aᵢ / Σa. At test time "
-           "it outputs the expected draw Σ pᵢaᵢ. This page always uses stochastic pooling with the sidebar's "
-           "kernel, stride and padding.")
+st.title(t("stochastic.title"))
+st.caption(t("stochastic.caption"))
 views.require_input(source)
 x, channel_note = views.shown_plane(source, settings)
 state = st.session_state
@@ -29,12 +28,12 @@ try:
     evaluated = pool2d(x, "stochastic", mode="eval", **window)
     trained = pool2d(x, "stochastic", mode="train", seed=seed, **window)
 except PoolingError as error:
-    st.error(str(error))
+    st.error(library_text(error))
     st.stop()
 
 activations = np.maximum(x, 0)
 if evaluated.notice:
-    st.warning(evaluated.notice)
+    st.warning(library_text(evaluated.notice))
 
 views.take_click(OUTPUT_CHART)
 cell = views.selected_cell(evaluated.output.shape)
@@ -42,40 +41,40 @@ report = window_report(evaluated, x, *cell)
 low, high = views.color_range(activations, evaluated.output)
 columns = st.columns(4 if evaluated.notice else 3)
 with columns[0]:
-    fig = figures.heatmap(scatter_to_input(evaluated.geometry, evaluated.weights),
-                          f"Probability of each cell{channel_note}", 0.0, 1.0, colorscale="Greys", show_scale=False)
+    fig = views.heatmap(scatter_to_input(evaluated.geometry, evaluated.weights),
+                          t("stochastic.probability_title", channel=channel_note), 0.0, 1.0, colorscale="Greys",
+                          show_scale=False)
     figures.outline_window(fig, report)
     views.chart(fig, "probability_map")
 with columns[1]:
-    fig = figures.heatmap(evaluated.output, "Eval output Σpa (click a cell)", low, high, clickable=True,
-                          show_scale=False)
+    fig = views.heatmap(evaluated.output, t("stochastic.eval_title"), low, high, clickable=True, show_scale=False)
     figures.outline_cells(fig, [cell])
     views.chart(fig, OUTPUT_CHART, on_select="rerun", selection_mode=("points",))
 with columns[2]:
-    fig = figures.heatmap(trained.output, f"Train output, seed {seed}", low, high, show_scale=False)
+    fig = views.heatmap(trained.output, t("stochastic.train_title", seed=seed), low, high, show_scale=False)
     figures.outline_cells(fig, [cell])
     views.chart(fig, "train_map")
 if evaluated.notice:
     with columns[3]:
-        fig = figures.heatmap(activations, "After ReLU: what is pooled", low, high, show_scale=False)
+        fig = views.heatmap(activations, t("stochastic.relu_title"), low, high, show_scale=False)
         views.chart(fig, "relu_map")
 
 real = report.real
 values = np.maximum(report.values[real], 0)
 probabilities = report.weights[real]
 labels = [f"({report.rows[a]}, {report.cols[b]}): {fmt(v)}" for (a, b), v in zip(zip(*np.nonzero(real)), values)]
-st.code(report.text, language=None)
+st.code(library_text(report.text), language=None)
 
 buttons = st.columns([1, 1, 1, 2])
-buttons[0].button("Sample once", key="sample_once", use_container_width=True,
+buttons[0].button(t("stochastic.sample_once"), key="sample_once", use_container_width=True,
                   on_click=lambda: state.update(stochastic_seed=seed + 1, draw_count=1))
-buttons[1].button("Sample N times", key="sample_many", use_container_width=True,
+buttons[1].button(t("stochastic.sample_many"), key="sample_many", use_container_width=True,
                   on_click=lambda: state.update(stochastic_seed=seed + 1))
 buttons[2].number_input("N", 1, MAX_DRAWS, key="draw_count")
-buttons[3].number_input("Seed", 0, 2**31 - 1, key="stochastic_seed", help="A new seed gives a new sample.")
+buttons[3].number_input(t("stochastic.seed"), 0, 2**31 - 1, key="stochastic_seed", help=t("stochastic.seed_help"))
 
 if values.sum() == 0:
-    st.info("Every cell of this window is 0 after the ReLU: nothing can be drawn, and the output is 0.")
+    st.info(t("stochastic.nothing_to_draw"))
     st.stop()
 count = int(state["draw_count"])
 cells = draw_cells(report.values[real], count, seed)
@@ -86,18 +85,21 @@ running_mean = np.cumsum(drawn) / np.arange(1, count + 1)
 left, right = st.columns(2)
 with left:
     fig = go.Figure([
-        go.Bar(x=labels, y=probabilities, name="probability p", marker_color="#636efa"),
-        go.Bar(x=labels, y=frequency, name=f"share of {count} draws", marker_color="#ef553b"),
+        go.Bar(x=labels, y=probabilities, name=t("stochastic.probability"), marker_color="#636efa"),
+        go.Bar(x=labels, y=frequency, name=t("stochastic.share", count=count), marker_color="#ef553b"),
     ])
-    fig.update_layout(title=f"Window ({cell[0]}, {cell[1]}): values {', '.join(fmt(v) for v in values)}",
+    fig.update_layout(title=t("stochastic.histogram_title", row=cell[0], col=cell[1],
+                              values=", ".join(fmt(v) for v in values)),
                       barmode="group", height=320, margin=dict(l=10, r=10, t=40, b=10), yaxis_range=[0, 1],
-                      xaxis_title="cell (row, column): value", legend=dict(orientation="h", y=-0.3))
+                      xaxis_title=t("stochastic.histogram_axis"), legend=dict(orientation="h", y=-0.3))
     views.chart(fig, "draw_histogram")
 with right:
-    fig = go.Figure(go.Scatter(x=np.arange(1, count + 1), y=running_mean, mode="lines", name="running mean"))
-    fig.add_hline(y=report.output, line_dash="dot", annotation_text=f"expectation {fmt(report.output)}")
-    fig.update_layout(title="Mean of the draws so far", height=320, margin=dict(l=10, r=10, t=40, b=10),
-                      xaxis_title="draws", xaxis_type="log" if count > 10 else "linear")
+    fig = go.Figure(go.Scatter(x=np.arange(1, count + 1), y=running_mean, mode="lines",
+                               name=t("stochastic.running_mean")))
+    fig.add_hline(y=report.output, line_dash="dot", annotation_text=t("stochastic.expectation",
+                                                                      value=fmt(report.output)))
+    fig.update_layout(title=t("stochastic.mean_title"), height=320, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis_title=t("stochastic.draws"), xaxis_type="log" if count > 10 else "linear")
     views.chart(fig, "running_mean")
-st.markdown(f"**{count} draws** (seed {seed}): mean **{fmt(running_mean[-1])}**; the eval output, their "
-            f"expectation, is **{fmt(report.output)}**. The last draw picked cell {labels[cells[-1]]}.")
+st.markdown(t("stochastic.summary", count=count, seed=seed, mean=fmt(running_mean[-1]), expectation=fmt(report.output),
+              cell=labels[cells[-1]]))

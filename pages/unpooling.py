@@ -4,15 +4,14 @@ import numpy as np
 import streamlit as st
 
 from pages.ui import controls, figures, views
+from pages.ui.i18n import library_text, t
 from pooling_core import PoolingError, pool2d
 from pooling_core.numbers import fmt
 from pooling_core.reconstruct import quality, reconstructions, shared_targets
 
 settings, source = controls.current()
-st.title("Max unpooling")
-st.caption("Max pooling keeps each window's maximum and where it was. Unpooling puts every maximum back at its "
-           "index and zeros everywhere else: an inverse only for the maxima. This page always uses max pooling "
-           "with the sidebar's kernel, stride and padding.")
+st.title(t("unpooling.title"))
+st.caption(t("unpooling.caption"))
 views.require_input(source)
 x, channel_note = views.shown_plane(source, settings)
 window = dict(kernel_size=settings.kernel, stride=settings.stride, padding=settings.padding)
@@ -20,7 +19,7 @@ try:
     pooled = pool2d(x, "max", **window)
     ways_back = reconstructions(x, **window)
 except PoolingError as error:
-    st.error(str(error))
+    st.error(library_text(error))
     st.stop()
 
 unpooled = ways_back["max unpooling"]
@@ -29,10 +28,10 @@ targets = shared_targets(pooled.indices, x.shape)
 low, high = views.color_range(x)
 columns = st.columns(4)
 panels = [
-    (figures.heatmap(x, f"Input{channel_note}", low, high, show_scale=False), None),
-    (figures.heatmap(pooled.output, "Max pooled", low, high, show_scale=False), None),
-    (figures.heatmap(unpooled, "Unpooled", low, high, show_scale=False), np.argwhere(targets > 1)),
-    (figures.heatmap(error_map, "Error (input − unpooled)", *views.symmetric_range(error_map),
+    (views.heatmap(x, t("unpooling.input_title", channel=channel_note), low, high, show_scale=False), None),
+    (views.heatmap(pooled.output, t("unpooling.pooled_title"), low, high, show_scale=False), None),
+    (views.heatmap(unpooled, t("unpooling.unpooled_title"), low, high, show_scale=False), np.argwhere(targets > 1)),
+    (views.heatmap(error_map, t("unpooling.error_title"), *views.symmetric_range(error_map),
                      colorscale=figures.DIVERGING, zmid=0, show_scale=False), None),
 ]
 for column, (fig, shared) in zip(columns, panels):
@@ -42,20 +41,19 @@ for column, (fig, shared) in zip(columns, panels):
         views.chart(fig)
 
 if (targets > 1).any():
-    st.warning(f"Windows overlap: {int((targets > 1).sum())} cells (outlined) are the maximum of several windows, "
-               "so several outputs point to one cell and only one value lands there.")
+    st.warning(t("unpooling.shared", count=int((targets > 1).sum())))
 if x.shape != tuple(settings.kernel * np.array(pooled.output.shape)):
-    st.info(f"The input is {x.shape[0]}x{x.shape[1]}; unpooling is told this original size, since "
-            f"{pooled.output.shape[0]}x{pooled.output.shape[1]} outputs alone could come from several sizes.")
+    st.info(t("unpooling.size_told", rows=x.shape[0], cols=x.shape[1], out_rows=pooled.output.shape[0],
+              out_cols=pooled.output.shape[1]))
 
 data_range = float(high - low) or 1.0
 rows = []
 for name, reconstruction in ways_back.items():
     scores = quality(x, reconstruction, data_range)
-    rows.append({"reconstruction": name, "MSE": scores["mse"],
-                 "PSNR (dB)": fmt(scores["psnr"]) if np.isinf(scores["psnr"]) else round(scores["psnr"], 2),
-                 "cells exact": f"{100 * scores['exact']:.1f}%"})
-st.markdown(f"**How close each way back gets** (PSNR for a value range of {fmt(data_range)})")
+    rows.append({t("unpooling.column_way"): t(f"unpooling.way.{name}"), "MSE": scores["mse"],
+                 t("unpooling.column_psnr"): fmt(scores["psnr"]) if np.isinf(scores["psnr"])
+                 else round(scores["psnr"], 2),
+                 t("unpooling.column_exact"): f"{100 * scores['exact']:.1f}%"})
+st.markdown(t("unpooling.table_title", range=fmt(data_range)))
 st.dataframe(rows, hide_index=True)
-st.caption("Unpooling is exact on the maxima and zero elsewhere; upsampling smears values instead. "
-           "Neither can recover what pooling threw away.")
+st.caption(t("unpooling.closing"))

@@ -1,9 +1,11 @@
-"""The English sentence of every :class:`~pooling_core.errors.PoolingError`, by message key.
+"""The English sentence of every :class:`~pooling_core.errors.PoolingError` and every
+:class:`Message` the library returns (a notice, a note on gradients, arithmetic with words), by
+message key.
 
 Each template is filled with ``str.format`` from the error's fields. A field is a number or a
 piece of text shown as it is (an operator or parameter id, a shape, a typed token, a value as
 ``repr`` writes it), never an English word, so a translation with the same keys and placeholders
-(the app's ``pages/ui/i18n/zh_errors.toml``) can place every field where its own grammar needs it.
+(the app's ``pages/ui/i18n/zh_messages.toml``) can place every field where its own grammar needs it.
 A sentence that differs by case (one value or several, a whole line or one row of it) has one
 key per case.
 """
@@ -148,4 +150,55 @@ MESSAGES: dict[str, str] = {
     "weighted_avg.weights_shape": "weighted_avg: the kernel weights must have the kernel's shape {height} x {width}, "
                                   "not {shape}.",
     "weighted_avg.weights_sign": "weighted_avg: the kernel weights must be non-negative with a positive sum.",
+    # Sentences the library returns rather than raises (Message).
+    "pyramid.wrong_bins_side": "With a {length}-pixel side, {asked} bins use window {window} and stride {stride}, "
+                               "which gives {bins} bins, not {asked}.",
+    "pyramid.wrong_bins_height": "With a {length}-pixel height, {asked} bins use window {window} and stride "
+                                 "{stride}, which gives {bins} bins, not {asked}.",
+    "pyramid.wrong_bins_width": "With a {length}-pixel width, {asked} bins use window {window} and stride {stride}, "
+                                "which gives {bins} bins, not {asked}.",
+    "pyramid.wrong_bins_both": "With a {height}-pixel height, {asked_rows} bins use window {window_rows} and stride "
+                               "{stride_rows}, which gives {rows} bins, not {asked_rows}. With a {width}-pixel width, "
+                               "{asked_cols} bins use window {window_cols} and stride {stride_cols}, which gives "
+                               "{cols} bins, not {asked_cols}.",
+    "stochastic.relu_applied_one": "Stochastic pooling is defined for non-negative input (it follows a ReLU): ReLU "
+                                   "was applied to 1 negative cell.",
+    "stochastic.relu_applied": "Stochastic pooling is defined for non-negative input (it follows a ReLU): ReLU was "
+                               "applied to {count} negative cells.",
+    "stochastic.nothing_drawn": "every cell is 0 after ReLU, so nothing can be drawn: y = {output}",
+    "stochastic.drawn": "p = ({chances}); the draw picked cell {cell} (p = {chance}): y = {output}",
+    "stochastic.gradient_train": "Train mode routes each window's gradient to the one cell it sampled (change the "
+                                 "seed to resample).",
+    "mixed.drawn": "λ drew {drawn}: {kind} = {output}",
+    "mixed.gradient_train": "Train mode: each window whose draw chose max sends its whole gradient to its first "
+                            "maximum; each one that chose average spreads it evenly over its cells.",
+    "softpool.gradient": "SoftPool spreads the gradient over every cell of the window. The exact gradient is "
+                         "w_i (1 + (a_i − y)/T) (times the upstream); the official CUDA kernel uses w_i alone.",
+    "softpool.column_exact": "exact w_i(1 + (a_i − y)/T)",
+    "softpool.column_official": "official rule w_i",
+    "blur_max.arithmetic": "1) max of every kernel-sized patch (stride 1) of these {count} cells, 2) blur of those "
+                           "maxima with {kernel} ⊗ {kernel} = {output} (between the smallest {low} and the largest "
+                           "{high})",
+    "fractional.sequence_torch": "PyTorch's sequence: k x k windows starting at int((i+u)α) - int(uα), last at L - k; "
+                                 "u = {u_rows} (rows), {u_cols} (columns).",
+    "fractional.sequence_random_disjoint": "Graham's random sequence: steps of 1 and 2 cells in an order drawn from "
+                                           "seed {seed}; disjoint regions [a(i-1), a(i) - 1].",
+    "fractional.sequence_random_overlapping": "Graham's random sequence: steps of 1 and 2 cells in an order drawn "
+                                              "from seed {seed}; overlapping regions [a(i-1), a(i)].",
+    "fractional.sequence_pseudo_disjoint": "Graham's pseudo-random sequence a(i) = ceil(α(i+u)) - ceil(αu); "
+                                           "u = {u_rows} (rows), {u_cols} (columns); disjoint regions "
+                                           "[a(i-1), a(i) - 1].",
+    "fractional.sequence_pseudo_overlapping": "Graham's pseudo-random sequence a(i) = ceil(α(i+u)) - ceil(αu); "
+                                              "u = {u_rows} (rows), {u_cols} (columns); overlapping regions "
+                                              "[a(i-1), a(i)].",
 }
+
+
+class Message(str):
+    """A sentence the library returns: the English text, carrying the ``key`` and ``fields`` a
+    translation needs (``Message("mixed.drawn", drawn=1, kind="max(1, 3)", output="3")``)."""
+
+    def __new__(cls, key: str, **fields):
+        text = super().__new__(cls, MESSAGES[key].format(**fields))
+        text.key, text.fields = key, fields
+        return text

@@ -19,6 +19,7 @@ import torch
 from pooling_core.api import as_batch
 from pooling_core.errors import PoolingError
 from pooling_core.geometry import WindowGeometry, adaptive_geometry, pair, regular_geometry
+from pooling_core.messages import Message
 from pooling_core.operators.classic import max_forward
 
 RECIPES = ("adaptive", "paper")
@@ -32,7 +33,7 @@ class PyramidLevel:
     asked: tuple[int, int]
     geometry: WindowGeometry
     bins: tuple[int, int]
-    message: str | None = None
+    message: Message | None = None
 
 
 def pyramid_levels(in_size, levels=(4, 2, 1), recipe: str = "adaptive") -> list[PyramidLevel]:
@@ -73,13 +74,26 @@ def pyramid_levels(in_size, levels=(4, 2, 1), recipe: str = "adaptive") -> list[
         strides = tuple(a // n for a, n in zip(in_size, asked))
         geometry = regular_geometry(in_size, windows, strides)
         bins = geometry.out_size
-        sides = ("side",) if height == width else ("height", "width")
-        message = " ".join(
-            f"With a {a}-pixel {side}, {n} bins use window {k} and stride {s}, which gives {b} bins, not {n}."
-            for side, a, n, k, s, b in zip(sides, in_size, asked, windows, strides, bins) if b != n
-        ) or None
-        result.append(PyramidLevel(asked, geometry, bins, message))
+        result.append(PyramidLevel(asked, geometry, bins, _wrong_bins(in_size, asked, windows, strides, bins)))
     return result
+
+
+def _wrong_bins(in_size, asked, windows, strides, bins) -> Message | None:
+    """Why the paper's recipe gives other bins than asked, per side (one sentence for a square)."""
+    wrong = [axis for axis in (0, 1) if bins[axis] != asked[axis]]
+    if not wrong:
+        return None
+    if in_size[0] == in_size[1] and asked[0] == asked[1]:
+        return Message("pyramid.wrong_bins_side", length=in_size[0], asked=asked[0], window=windows[0],
+                       stride=strides[0], bins=bins[0])
+    if len(wrong) == 2:
+        return Message("pyramid.wrong_bins_both", height=in_size[0], asked_rows=asked[0], window_rows=windows[0],
+                       stride_rows=strides[0], rows=bins[0], width=in_size[1], asked_cols=asked[1],
+                       window_cols=windows[1], stride_cols=strides[1], cols=bins[1])
+    axis = wrong[0]
+    key = "pyramid.wrong_bins_height" if axis == 0 else "pyramid.wrong_bins_width"
+    return Message(key, length=in_size[axis], asked=asked[axis], window=windows[axis], stride=strides[axis],
+                   bins=bins[axis])
 
 
 def spatial_pyramid_pool(x, levels=(4, 2, 1), recipe: str = "adaptive") -> np.ndarray:

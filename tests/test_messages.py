@@ -15,7 +15,7 @@ from pooling_core.messages import MESSAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "pooling_core"
-CHINESE = tomllib.loads((ROOT / "pages/ui/i18n/zh_errors.toml").read_text(encoding="utf-8"))
+CHINESE = tomllib.loads((ROOT / "pages/ui/i18n/zh_messages.toml").read_text(encoding="utf-8"))
 CJK = re.compile(r"[\u4e00-\u9fff]")
 TEXTBOOK = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]], dtype=float)
 

@@ -11,6 +11,15 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from pages.ui import views
+from pages.ui.i18n import (
+    LANG_KEY,
+    library_text,
+    locale_language,
+    param_help,
+    param_label,
+    preset_name,
+    t,
+)
 from pages.ui.state import (
     BOUND,
     FIELDS,
@@ -89,11 +98,11 @@ def _load_upload(data: bytes, mode: str):
     return image
 
 
-def _choice(widget, label: str, key: str, **options):
+def _choice(widget, label: str, key: str, default=None, **options):
     """A radio or selectbox over a choice field: ids as values, labels shown."""
     field = FIELDS[key]
-    return widget(label, field.choices, index=field.choices.index(field.default), key=key,
-                  format_func=field.label, **BOUND, **options)
+    index = field.choices.index(field.default if default is None else default)
+    return widget(label, field.choices, index=index, key=key, format_func=field.label, **BOUND, **options)
 
 
 def _integer(widget, label: str, key: str, **options):
@@ -102,54 +111,54 @@ def _integer(widget, label: str, key: str, **options):
 
 
 def _color_widgets() -> str:
-    color_mode = _choice(st.radio, "Colour", "color_mode", horizontal=True)
+    color_mode = _choice(st.radio, t("sidebar.colour"), "color_mode", horizontal=True)
     if color_mode != "gray":
-        _choice(st.radio, "Channel shown", "channel", horizontal=True)
+        _choice(st.radio, t("sidebar.channel"), "channel", horizontal=True)
     return color_mode
 
 
 def _source_widgets() -> Source:
-    source = _choice(st.radio, "Source", "source")
+    source = _choice(st.radio, t("sidebar.source"), "source")
     if source == "example":
-        example = _choice(st.selectbox, "Example", "example")
+        example = _choice(st.selectbox, t("sidebar.example"), "example")
         color_mode = _color_widgets() if example in COLOR_EXAMPLES else "gray"
         return Source(load_example(example, "RGB" if color_mode != "gray" else "L"))
     if source == "grid":
-        text = st.text_area("Grid: one row per line", FIELDS["grid_text"].default, key="grid_text", height=150,
-                            help="Separate numbers with spaces, commas or semicolons. Brackets are fine.", **BOUND)
+        text = st.text_area(t("sidebar.grid"), FIELDS["grid_text"].default, key="grid_text", height=150,
+                            help=t("sidebar.grid_help"), **BOUND)
         try:
             return Source(parse_grid(text))
         except PoolingError as error:
-            return Source(None, error=str(error))
+            return Source(None, error=library_text(error))
     if source == "random":
-        rows = _integer(st.number_input, "Rows", "random_rows")
-        cols = _integer(st.number_input, "Columns", "random_cols")
-        seed = _integer(st.number_input, "Seed", "seed")
+        rows = _integer(st.number_input, t("sidebar.rows"), "random_rows")
+        cols = _integer(st.number_input, t("sidebar.columns"), "random_cols")
+        seed = _integer(st.number_input, t("sidebar.seed"), "seed")
         return Source(np.random.default_rng(seed).integers(0, 10, (rows, cols)).astype(float))
     return _upload_widgets(_color_widgets())
 
 
 def _upload_widgets(color_mode: str) -> Source:
     state = st.session_state
-    upload = st.file_uploader("Image (PNG, JPEG, WebP, BMP, GIF)", key="upload")
+    upload = st.file_uploader(t("sidebar.upload"), key="upload")
     if upload is None:
         kept = state.get("_last_upload")
-        return Source(kept) if kept is not None else Source(None, notice="Upload an image to start.")
+        return Source(kept) if kept is not None else Source(None, notice=t("sidebar.upload_to_start"))
     try:
         image = _load_upload(upload.getvalue(), "RGB" if color_mode != "gray" else "L")
     except PoolingError as error:
         kept = state.get("_last_upload")
-        note = " The previous image is still shown." if kept is not None else ""
-        return Source(kept, error=f"{upload.name}: {error}{note}")
+        key = "sidebar.upload_refused_kept" if kept is not None else "sidebar.upload_refused"
+        return Source(kept, error=t(key, name=upload.name, problem=library_text(error)))
     state["_last_upload"] = image.pixels
     notes = []
     if image.frames > 1:
-        notes.append(f"The file holds {image.frames} frames; the first is pooled.")
+        notes.append(t("sidebar.frames", frames=image.frames))
     if image.downscaled:
         height, width = image.pixels.shape[-2:]
         original_height, original_width = image.original_size
-        notes.append(f"The image was {original_height} x {original_width} pixels (height x width); "
-                     f"it is pooled at {height} x {width}.")
+        notes.append(t("sidebar.downscaled", height=original_height, width=original_width, pooled_height=height,
+                       pooled_width=width))
     return Source(image.pixels, notice=" ".join(notes) or None)
 
 
@@ -173,40 +182,43 @@ def matching_preset(settings) -> Preset | None:
 
 
 WINDOW_WIDGETS = {
-    "kernel_size": lambda: _integer(st.slider, "Kernel", "kernel"),
-    "stride": lambda: _integer(st.slider, "Stride", "stride"),
-    "padding": lambda: _integer(st.slider, "Padding", "padding", help="At most half the kernel, as in PyTorch."),
-    "dilation": lambda: _integer(st.slider, "Dilation", "dilation"),
-    "ceil_mode": lambda: st.checkbox("Ceil mode", False, key="ceil_mode", **BOUND,
-                                     help="Round the output size up: a partial last window counts."),
+    "kernel_size": lambda: _integer(st.slider, t("sidebar.kernel"), "kernel"),
+    "stride": lambda: _integer(st.slider, t("sidebar.stride"), "stride"),
+    "padding": lambda: _integer(st.slider, t("sidebar.padding"), "padding", help=t("sidebar.padding_help")),
+    "dilation": lambda: _integer(st.slider, t("sidebar.dilation"), "dilation"),
+    "ceil_mode": lambda: st.checkbox(t("sidebar.ceil_mode"), False, key="ceil_mode", **BOUND,
+                                     help=t("sidebar.ceil_mode_help")),
 }
 
 
 def _param_widget(op, p):
     """One parameter's widget; its value as :func:`pooling_core.pool2d` takes it."""
     key = param_key(op.id, p.name)
+    label, help_text = param_label(op, p), param_help(op, p)
     if p.kind == "bool":
-        return st.checkbox(p.name, p.default, key=key, help=p.help, **BOUND)
+        return st.checkbox(label, p.default, key=key, help=help_text, **BOUND)
     if p.kind == "choice":
-        return _choice(st.selectbox, p.name, key, help=p.help)
-    if p.optional and not st.checkbox(f"set {p.name}", False, key=enabled_key(key), help=p.help, **BOUND):
+        return _choice(st.selectbox, label, key, help=help_text)
+    if p.optional and not st.checkbox(t("sidebar.set_param", name=label), False, key=enabled_key(key), help=help_text,
+                                      **BOUND):
         return None
     field = FIELDS[key]
     if p.kind == "float" and math.isinf(p.ui_range[1] or 0):
-        if st.checkbox(f"{p.name} = ∞", False, key=infinity_key(key), **BOUND):
+        if st.checkbox(t("sidebar.infinite_param", name=label), False, key=infinity_key(key), **BOUND):
             return math.inf
     cast = float if field.kind == "float" else int
     low, high = p.ui_range
-    number = st.number_input(p.name, None if low is None else cast(low),
+    number = st.number_input(label, None if low is None else cast(low),
                              None if high is None or math.isinf(high) else cast(high), cast(field.default),
-                             key=key, help=p.help, **BOUND)
+                             key=key, help=help_text, **BOUND)
     return cast(number)
 
 
 def _operator_widgets() -> dict:
-    st.selectbox("Preset", list(PRESETS), index=None, key=PRESET_KEY, format_func=lambda i: PRESETS[i].name,
-                 placeholder="Settings from the literature", on_change=_apply_preset)
-    op_id = _choice(st.selectbox, "Operator", "op")
+    st.selectbox(t("sidebar.preset"), list(PRESETS), index=None, key=PRESET_KEY,
+                 format_func=lambda preset_id: preset_name(PRESETS[preset_id]),
+                 placeholder=t("sidebar.preset_placeholder"), on_change=_apply_preset)
+    op_id = _choice(st.selectbox, t("sidebar.operator"), "op")
     op = OPERATORS[op_id]
     for control in op.window_controls:
         WINDOW_WIDGETS[control]()
@@ -217,11 +229,13 @@ def draw_shared() -> None:
     """What every page shares, drawn once per run by ``app.py`` before the page: the link's notices
     and the sidebar; what the sidebar chose is kept for the page (:func:`current`)."""
     check_link()
+    with st.sidebar:
+        _choice(st.radio, t("sidebar.language"), LANG_KEY, default=locale_language(), horizontal=True)
     views.show_link_notices(link_notices())
     with st.sidebar:
-        st.header("Input")
+        st.header(t("sidebar.input"))
         source = _source_widgets()
-        st.header("Pooling")
+        st.header(t("sidebar.pooling"))
         params = _operator_widgets()
     settings = Settings(**{name: value(name) for name in Settings.__dataclass_fields__ if name != "params"},
                         params=params)

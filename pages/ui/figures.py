@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import plotly.colors
@@ -21,6 +22,17 @@ DISPLAY_MAX_SIDE = 256
 PICTURE_ABOVE_SIDE = 64
 HIGHLIGHT = "#ff2d55"
 FINDER_SIDE = 1 / 12  # of the figure's side: marked cells spanning less than a third of it get a finder
+
+
+class HoverWords(NamedTuple):
+    """The words of a heatmap's hover labels."""
+
+    row: str = "row"
+    col: str = "col"
+    click: str = "click to inspect"
+
+
+ENGLISH_HOVER = HoverWords()
 
 
 def _layout(shape, title: str, pad: int = 0, height: int = 360, colorbar: bool = False) -> dict:
@@ -43,12 +55,13 @@ def _layout(shape, title: str, pad: int = 0, height: int = 360, colorbar: bool =
 
 def heatmap(values: np.ndarray, title: str, zmin: float, zmax: float, colorscale: str = SEQUENTIAL,
             zmid: float | None = None, clickable: bool = False, pad: int = 0, show_scale: bool = True,
-            height: int = 360) -> go.Figure:
+            height: int = 360, hover: HoverWords = ENGLISH_HOVER) -> go.Figure:
     """A 2-D array as a heatmap on a fixed colour scale ``[zmin, zmax]``.
 
     Small grids print their values; ``clickable`` adds one invisible marker per cell carrying
     ``customdata=[row, col]`` (Streamlit reports clicks on markers, not on heatmap cells);
-    ``pad`` widens the axes to leave room for drawing padding around the input. Arrays with a
+    ``pad`` widens the axes to leave room for drawing padding around the input; ``hover`` holds
+    the words of the hover labels, in the reader's language. Arrays with a
     side over ``PICTURE_ABOVE_SIDE`` (photos) are sent as a colour-mapped PNG instead, from every
     n-th cell beyond ``DISPLAY_MAX_SIDE`` (axes keep input coordinates): the computation stays at
     full resolution, only the picture is lighter.
@@ -65,7 +78,7 @@ def heatmap(values: np.ndarray, title: str, zmin: float, zmax: float, colorscale
         z=values, zmin=zmin, zmax=zmax, zmid=zmid,
         colorscale=colorscale, showscale=show_scale,
         hoverinfo="skip" if clickable else None,
-        hovertemplate=None if clickable else "row %{y}, col %{x}: %{z:.4g}<extra></extra>",
+        hovertemplate=None if clickable else f"{hover.row} %{{y}}, {hover.col} %{{x}}: %{{z:.4g}}<extra></extra>",
         text=[[fmt(v) for v in row] for row in values] if annotate else None,
         texttemplate="%{text}" if annotate else None, textfont=dict(size=13),
         colorbar=dict(thickness=12, len=0.8),
@@ -76,7 +89,8 @@ def heatmap(values: np.ndarray, title: str, zmin: float, zmax: float, colorscale
         traces.append(go.Scatter(
             x=c, y=r, mode="markers", customdata=np.stack([r, c], axis=1),
             marker=dict(symbol="square", size=max(6, 300 // max(rows, cols)), opacity=0.01, color="white"),
-            hovertemplate="row %{customdata[0]}, col %{customdata[1]}: %{text}<extra>click to inspect</extra>",
+            hovertemplate=f"{hover.row} %{{customdata[0]}}, {hover.col} %{{customdata[1]}}: %{{text}}"
+                          f"<extra>{hover.click}</extra>",
             text=[fmt(v) for v in values.ravel()],
         ))
     return go.Figure(traces, layout=_layout((rows, cols), title, pad, height, colorbar=show_scale))

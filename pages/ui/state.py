@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from pages.ui.i18n import LANG_KEY, LANGUAGES, t, text_in
 from pooling_core import OPERATORS
 from pooling_core.examples import EXAMPLES
 from pooling_core.numbers import fmt
@@ -29,11 +30,33 @@ TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes", "on"), ("false", "0", "no", "off"
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A link's value that was replaced: the catalog key of the reason, the parameter, what the
+    link said and the value used instead."""
+
+    reason: str
+    field: Field
+    text: str
+    used: object
+
+    def render(self) -> str:
+        shown = self.text if len(self.text) <= 24 else self.text[:21] + "..."
+        kind = self.field.kind
+        if kind == "choice":
+            used = self.field.label(self.used)
+        elif kind == "bool":
+            used = t("link.on" if self.used else "link.off")
+        else:
+            used = ",".join(map(str, self.used)) if kind == "cell" else fmt(self.used)
+        return t(self.reason, name=self.field.key, text=shown, value=used)
+
+
+@dataclass(frozen=True)
 class Field:
     """One setting. ``kind`` is ``"int"``, ``"float"``, ``"bool"``, ``"choice"`` (one of
-    ``choices``, shown by ``label``), ``"text"`` or ``"cell"`` (an output cell ``row,col``);
-    numbers lie in ``[low, high]`` (``high`` may be ``inf`` where a separate switch does not
-    stand for infinity)."""
+    ``choices``, shown by the catalog entry ``label_key(choice)`` gives as ``(key, English
+    default)``), ``"text"`` or ``"cell"`` (an output cell ``row,col``); numbers lie in
+    ``[low, high]``."""
 
     key: str
     kind: str
@@ -41,9 +64,19 @@ class Field:
     low: float | None = None
     high: float | None = None
     choices: tuple = ()
-    label: Callable[[object], str] = str
+    label_key: Callable[[object], tuple[str, str | None]] | None = None
 
-    def read(self, text: str) -> tuple[object, str | None]:
+    def label(self, choice) -> str:
+        """How a choice is shown, in this session's language."""
+        return str(choice) if self.label_key is None else t(*self.label_key(choice))
+
+    def _spellings(self, choice) -> set[str]:
+        """A choice as a link may write it: its id, or its label in any language."""
+        if self.label_key is None:
+            return {str(choice)}
+        return {str(choice), *(text_in(lang, *self.label_key(choice)) for lang in LANGUAGES)}
+
+    def read(self, text: str) -> tuple[object, Notice | None]:
         """The value a link's ``text`` stands for, and a notice when it had to be replaced."""
         text = text.strip()
         if self.kind == "text":
@@ -52,37 +85,32 @@ class Field:
             word = text.lower()
             if word in TRUE_WORDS or word in FALSE_WORDS:
                 return word in TRUE_WORDS, None
-            return self.default, self._replaced(text, "is neither on nor off", self.default)
+            return self.default, Notice("link.not_a_switch", self, text, self.default)
         if self.kind == "choice":
             for choice in self.choices:
-                if text in (str(choice), self.label(choice)):
+                if text in self._spellings(choice):
                     return choice, None
-            return self.default, self._replaced(text, "is not one of the choices", self.default)
+            return self.default, Notice("link.not_a_choice", self, text, self.default)
         if self.kind == "cell":
             parts = text.split(",")
             if len(parts) == 2 and all(part.strip().isdigit() for part in parts):
                 return tuple(int(part) for part in parts), None
-            return self.default, self._replaced(text, "is not an output cell (row,column)", self.default)
+            return self.default, Notice("link.not_a_cell", self, text, self.default)
         return self._number(text)
 
     def _number(self, text: str):
         try:
             number = float(text)
         except ValueError:
-            return self.default, self._replaced(text, "is not a number", self.default)
+            number = math.nan
         if math.isnan(number):
-            return self.default, self._replaced(text, "is not a number", self.default)
+            return self.default, Notice("link.not_a_number", self, text, self.default)
         value = min(max(number, self.low), self.high)
         if self.kind == "int":
             value = round(value)
         if value == number:
             return value, None
-        return value, self._replaced(text, "is not available", value)
-
-    def _replaced(self, text: str, why: str, value) -> str:
-        shown = text if len(text) <= 24 else text[:21] + "..."
-        used = self.label(value) if self.kind == "choice" else fmt(value) if isinstance(value, float) else value
-        return f"{self.key} '{shown}' {why}; using {used}."
+        return value, Notice("link.not_available", self, text, value)
 
 
 def param_key(op_id: str, name: str) -> str:
@@ -118,7 +146,8 @@ def _param_fields(op) -> list[Field]:
         if p.kind == "bool":
             fields.append(Field(key, "bool", p.default))
         elif p.kind == "choice":
-            fields.append(Field(key, "choice", p.default, choices=p.choices))
+            fields.append(Field(key, "choice", p.default, choices=p.choices,
+                                label_key=lambda choice, key=key: (f"op.{key}.{choice}", str(choice))))
         else:
             low, high = p.ui_range
             infinite = high is not None and math.isinf(high)
@@ -132,21 +161,27 @@ def _param_fields(op) -> list[Field]:
     return fields
 
 
-SOURCES = {"example": "Example", "grid": "Type a grid", "upload": "Upload an image", "random": "Random grid"}
-COLOR_MODES = {"gray": "Grayscale", "rgb": "RGB, per channel"}
-CHANNELS = {"red": "Red", "green": "Green", "blue": "Blue", "all": "All three"}
+CHANNELS = ("red", "green", "blue", "all")
+
+
+def _catalog_label(section: str):
+    """Labels from one catalog section: choice ``c`` is shown as ``section.c``."""
+    return lambda choice: (f"{section}.{choice}", None)
 
 
 FIELDS: dict[str, Field] = {field.key: field for field in [
-    Field("source", "choice", "example", choices=tuple(SOURCES), label=SOURCES.get),
-    Field("example", "choice", "Textbook 4x4", choices=tuple(EXAMPLES)),
+    Field(LANG_KEY, "choice", None, choices=tuple(LANGUAGES), label_key=_catalog_label("language")),
+    Field("source", "choice", "example", choices=("example", "grid", "upload", "random"),
+          label_key=_catalog_label("source")),
+    Field("example", "choice", "Textbook 4x4", choices=tuple(EXAMPLES), label_key=_catalog_label("example")),
     Field("grid_text", "text", TEXTBOOK_GRID),
     Field("random_rows", "int", 8, low=1, high=64),
     Field("random_cols", "int", 8, low=1, high=64),
     Field("seed", "int", 0, low=0, high=MAX_SEED),
-    Field("color_mode", "choice", "gray", choices=tuple(COLOR_MODES), label=COLOR_MODES.get),
-    Field("channel", "choice", "red", choices=tuple(CHANNELS), label=CHANNELS.get),
-    Field("op", "choice", "max", choices=tuple(OPERATORS), label=lambda op_id: OPERATORS[op_id].name),
+    Field("color_mode", "choice", "gray", choices=("gray", "rgb"), label_key=_catalog_label("color_mode")),
+    Field("channel", "choice", "red", choices=CHANNELS, label_key=_catalog_label("channel")),
+    Field("op", "choice", "max", choices=tuple(OPERATORS),
+          label_key=lambda op_id: (f"op.{op_id}.name", OPERATORS[op_id].name)),
     Field("kernel", "int", 2, low=1, high=9),
     Field("stride", "int", 2, low=1, high=9),
     Field("padding", "int", 0, low=0, high=4),
@@ -183,7 +218,9 @@ def check_link() -> None:
         if field is None:
             continue
         values[key], notice = field.read(text)
-        if notice:
+        if values[key] is None:  # a language it does not know: the browser's
+            del values[key]
+        elif notice:
             notices.append(notice)
     state.update(values)
     state[LINK_KEY], state[NOTICES_KEY] = values, notices
@@ -191,7 +228,7 @@ def check_link() -> None:
 
 def link_notices() -> list[str]:
     """The notices about the link, on the session's first run only."""
-    return st.session_state[NOTICES_KEY] if LINK_KEY in st.session_state else []
+    return [notice.render() for notice in st.session_state[NOTICES_KEY]] if LINK_KEY in st.session_state else []
 
 
 def value(key: str):

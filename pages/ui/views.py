@@ -7,6 +7,8 @@ import re
 import numpy as np
 import streamlit as st
 
+from pages.ui import figures
+from pages.ui.i18n import library_text, t
 from pages.ui.state import CELL_KEY, CHANNELS
 from pooling_core import PoolingError, output_size, pool2d
 
@@ -31,6 +33,12 @@ def chart(fig, key: str | None = None, **options):
     return st.plotly_chart(fig, key=key, config={"displayModeBar": False}, **options)
 
 
+def heatmap(*args, **options):
+    """:func:`figures.heatmap` with its hover labels in this session's language."""
+    words = figures.HoverWords(t("figures.row"), t("figures.col"), t("figures.click"))
+    return figures.heatmap(*args, hover=words, **options)
+
+
 def require_input(source) -> None:
     """Show the source's notice or error; stop the page when there is no input to show.
 
@@ -52,7 +60,7 @@ def shown_plane(source, settings) -> tuple[np.ndarray, str]:
     if not source.is_rgb:
         return source.array, ""
     channel = settings.channel if settings.channel != "all" else "red"
-    return source.array[list(CHANNELS).index(channel)], f" ({CHANNELS[channel].lower()} channel)"
+    return source.array[CHANNELS.index(channel)], t(f"views.channel_note.{channel}")
 
 
 def color_range(*arrays) -> tuple[float, float]:
@@ -76,7 +84,7 @@ def pool(x: np.ndarray, settings):
     try:
         return pool2d(x, settings.op, **settings.pool_kwargs()), None
     except PoolingError as error:
-        return None, str(error)
+        return None, library_text(error)
 
 
 def pool_or_stop(x: np.ndarray, settings):

@@ -18,6 +18,7 @@ import torch
 
 from pooling_core.errors import PoolingError
 from pooling_core.geometry import WindowGeometry, pair, regular_geometry
+from pooling_core.messages import Message
 from pooling_core.numbers import fmt
 from pooling_core.operators.classic import max_forward
 from pooling_core.operators.weighting import weighted
@@ -129,9 +130,8 @@ def blur_max_forward(x, geometry, filt_size=3):
 def blur_max_arithmetic(values, weights, output, filt_size=3):
     taps = [math.comb(filt_size - 1, u) for u in range(filt_size)]
     kernel = f"[{', '.join(map(str, taps))}]/{sum(taps)}"
-    return (f"1) max of every kernel-sized patch (stride 1) of these {len(values)} cells, "
-            f"2) blur of those maxima with {kernel} ⊗ {kernel} = {fmt(output)} "
-            f"(between the smallest {fmt(min(values))} and the largest {fmt(max(values))})")
+    return Message("blur_max.arithmetic", count=len(values), kernel=kernel, output=fmt(output), low=fmt(min(values)),
+                   high=fmt(max(values)))
 
 
 BLUR_FORMULA = (r"y_{ij} = \sum_{u,v=0}^{f-1} b_u b_v\, \tilde a_{si+u,\, sj+v},\quad "

@@ -27,6 +27,7 @@ import torch
 
 from pooling_core.errors import PoolingError
 from pooling_core.geometry import WindowGeometry, pair
+from pooling_core.messages import Message
 from pooling_core.numbers import fmt
 from pooling_core.operators.classic import max_arithmetic
 from pooling_core.registry import Explanation, Operator, Param, register
@@ -151,14 +152,15 @@ def fractional_explain(x, geometry, **params):
 
 
 def fractional_notice(x, variant="torch", samples=None, seed=0, overlapping=False, **_):
-    regions = "overlapping regions [a(i-1), a(i)]" if overlapping else "disjoint regions [a(i-1), a(i) - 1]"
     if variant == "graham_random":
-        return f"Graham's random sequence: steps of 1 and 2 cells in an order drawn from seed {seed}; {regions}."
+        key = "fractional.sequence_random_overlapping" if overlapping else "fractional.sequence_random_disjoint"
+        return Message(key, seed=seed)
     u_width, u_height = offsets(samples, seed)
-    u = f"u = {fmt(u_height)} (rows), {fmt(u_width)} (columns)"
+    u = dict(u_rows=fmt(u_height), u_cols=fmt(u_width))
     if variant == "torch":
-        return f"PyTorch's sequence: k x k windows starting at int((i+u)α) - int(uα), last at L - k; {u}."
-    return f"Graham's pseudo-random sequence a(i) = ceil(α(i+u)) - ceil(αu); {u}; {regions}."
+        return Message("fractional.sequence_torch", **u)
+    key = "fractional.sequence_pseudo_overlapping" if overlapping else "fractional.sequence_pseudo_disjoint"
+    return Message(key, **u)
 
 
 register(Operator(

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from pooling_core.errors import PoolingError
+from pooling_core.messages import Message
 from pooling_core.numbers import fmt
 from pooling_core.operators.weighting import weighted
 from pooling_core.registry import Operator, Param, register
@@ -64,13 +65,12 @@ def mixed_arithmetic(values, weights, output, lam=0.5, mode="eval", **_):
         return mix_text(lam, values, output)
     drawn = round(share_of_max(values, weights))
     kind = f"max({', '.join(fmt(v) for v in values)})" if drawn else f"mean({', '.join(fmt(v) for v in values)})"
-    return f"λ drew {drawn}: {kind} = {fmt(output)}"
+    return Message("mixed.drawn", drawn=drawn, kind=kind, output=fmt(output))
 
 
 def mixed_gradient_note(mode="eval", **_):
     if mode == "train":
-        return ("Train mode: each window whose draw chose max sends its whole gradient to its first maximum; "
-                "each one that chose average spreads it evenly over its cells.")
+        return Message("mixed.gradient_train")
     return None
 
 

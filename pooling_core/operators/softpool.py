@@ -11,6 +11,7 @@ per-window softmax below is used, the same one that gives the weights.
 """
 
 
+from pooling_core.messages import Message
 from pooling_core.operators.weighting import (
     masked_softmax,
     pooled_sum,
@@ -29,14 +30,15 @@ windowed_forward, explain = weighted(softpool_weights)
 
 
 def gradient_note(temperature=1.0):
-    return ("SoftPool spreads the gradient over every cell of the window. The exact gradient is "
-            "w_i (1 + (a_i − y)/T) (times the upstream); the official CUDA kernel uses w_i alone.")
+    return Message("softpool.gradient")
 
 
 def gradient_table(values, weights, output, temperature=1.0):
-    """One window's exact gradient for an upstream of 1 beside the official CUDA kernel's rule."""
+    """One window's exact gradient for an upstream of 1 beside the official CUDA kernel's rule, as
+    (heading, column) pairs."""
     exact = weights * (1 + (values - output) / temperature)
-    return {"a_i": values, "w_i": weights, "exact w_i(1 + (a_i − y)/T)": exact, "official rule w_i": weights}
+    return [("a_i", values), ("w_i", weights), (Message("softpool.column_exact"), exact),
+            (Message("softpool.column_official"), weights)]
 
 
 def forward(x, geometry, temperature=1.0):

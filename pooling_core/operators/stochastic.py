@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from pooling_core.errors import PoolingError
+from pooling_core.messages import Message
 from pooling_core.numbers import fmt
 from pooling_core.operators.weighting import weighted
 from pooling_core.registry import Operator, Param, register
@@ -77,27 +78,27 @@ def stochastic_notice(x, **_):
     negative = int((np.asarray(x) < 0).sum())
     if negative == 0:
         return None
-    cells = "cell" if negative == 1 else "cells"
-    return (f"Stochastic pooling is defined for non-negative input (it follows a ReLU): "
-            f"ReLU was applied to {negative} negative {cells}.")
+    if negative == 1:
+        return Message("stochastic.relu_applied_one")
+    return Message("stochastic.relu_applied", count=negative)
 
 
 def stochastic_arithmetic(values, weights, output, mode="eval", **_):
     activations = np.maximum(values, 0.0)
     total = activations.sum()
     if total == 0:
-        return f"every cell is 0 after ReLU, so nothing can be drawn: y = {fmt(output)}"
+        return Message("stochastic.nothing_drawn", output=fmt(output))
     if mode == "eval":
         return " + ".join(f"{fmt(w)}*{fmt(a)}" for w, a in zip(weights, activations)) + f" = {fmt(output)}"
     picked = int(np.argmax(weights))
     chances = ", ".join(fmt(a / total) for a in activations)
-    return f"p = ({chances}); the draw picked cell {picked + 1} (p = {fmt(activations[picked] / total)}): " \
-           f"y = {fmt(output)}"
+    return Message("stochastic.drawn", chances=chances, cell=picked + 1, chance=fmt(activations[picked] / total),
+                   output=fmt(output))
 
 
 def stochastic_gradient_note(mode="eval", **_):
     if mode == "train":
-        return "Train mode routes each window's gradient to the one cell it sampled (change the seed to resample)."
+        return Message("stochastic.gradient_train")
     return None
 
 
