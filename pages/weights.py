@@ -42,8 +42,8 @@ views.take_click(OUTPUT_CHART)
 cell = views.selected_cell(result.output.shape)
 left, middle, right = st.columns([1, 1, 1])
 with left:
-    fig = views.heatmap(result.output, t("weights.output_title", name=operator_name(operator)),
-                          *views.color_range(result.output), clickable=True, show_scale=False)
+    fig = views.heatmap(result.output, t("weights.output_title"), *views.color_range(result.output), clickable=True,
+                        show_scale=False)
     figures.outline_cells(fig, [cell])
     views.chart(fig, OUTPUT_CHART, on_select="rerun", selection_mode=("points",))
 report = window_report(result, x, *cell)

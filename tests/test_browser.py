@@ -164,3 +164,32 @@ def test_a_deep_link_to_a_fresh_server_opens_its_page_with_the_shared_sidebar(pa
     wait_idle(page)
     expect(page).to_have_url(re.compile(r"/gradients\?(?=.*op=Average\+pooling)(?=.*stride=9)(?=.*ceil_mode=true)"))
     expect(page.get_by_text("stride '100' is not available")).to_have_count(0)
+
+
+CHINESE_PAGES = {"": "探索池化", "stochastic": "随机池化", "weights": "池化权重", "gradients": "梯度流向",
+                 "unpooling": "最大反池化", "pyramid": "金字塔与跨通道"}
+
+
+@pytest.mark.parametrize("path", list(CHINESE_PAGES))
+def test_every_page_in_chinese(page, app_url, path):
+    page.goto(f"{app_url}/{path}?lang=zh")
+    wait_idle(page)
+    expect(page.get_by_role("heading", name=CHINESE_PAGES[path])).to_be_visible()
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_text("池化窗口（核大小）")).to_be_visible()
+    expect(sidebar.get_by_role("link", name="梯度流向")).to_be_visible()
+    screenshot(page, f"zh_{path or 'explore'}")
+
+
+def test_the_language_switch_turns_the_page_chinese_and_the_link_keeps_it(page, app_url):
+    page.goto(f"{app_url}/gradients")
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="Gradient routing")).to_be_visible()
+    page.get_by_test_id("stSidebar").get_by_text("中文").click()
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="梯度流向")).to_be_visible()
+    expect(page.get_by_text("上游梯度之和")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"lang="))
+    page.reload()
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="梯度流向")).to_be_visible()
