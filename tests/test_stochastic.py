@@ -73,6 +73,8 @@ def stochastic_train_reference(x, kw, seed):
                     if running > threshold:
                         out[n, c, i, j] = value
                         break
+                else:  # u * total rounded up to the total (a subnormal sum): the last cell with a > 0
+                    out[n, c, i, j] = next((value for value in reversed(values) if value > 0), 0.0)
     return out
 
 
@@ -178,3 +180,9 @@ def test_stochastic_train_arithmetic_names_the_drawn_cell():
     zero = np.array([[-1.0, 0.0], [0.0, -2.0]])
     text = window_report(pool2d(zero, "stochastic", 2, mode="train"), zero, 0, 0).text
     assert text == "every cell is 0 after ReLU, so nothing can be drawn: y = 0"
+
+
+def test_stochastic_train_draws_the_one_positive_cell_of_a_subnormal_window():
+    x = np.array([[0.0, 5e-324], [0.0, 0.0]])  # u * total rounds up to the total for most u
+    for seed in range(20):
+        assert pool2d(x, "stochastic", mode="train", seed=seed).output[0, 0] == 5e-324
