@@ -1,0 +1,111 @@
+"""What the inspector component is sent: grids, each window's cells, weights, winner and arithmetic.
+
+Plain code (no Streamlit), so that it can be tested on its own. Small outputs get every output
+cell's details, so that hovering and playing need no server; large ones (photos, more than
+``GRID_MAX_OUTPUT_CELLS`` output cells) get pictures and the pinned cell's details only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+import numpy as np
+
+from pages.ui import figures
+from pooling_core.api import PoolResult
+from pooling_core.explain import window_report
+from pooling_core.numbers import fmt
+
+GRID_MAX_OUTPUT_CELLS = 32 * 32
+GRID_MAX_INPUT_SIDE = figures.PICTURE_ABOVE_SIDE
+VALUES_MAX_CELLS = figures.ANNOTATE_MAX_CELLS
+COLOR_STOPS = 16
+CHANNEL_NAMES = ("Red", "Green", "Blue")
+
+
+def number(value: float) -> float | None:
+    """A value as JSON can carry it: 6 significant digits, ``None`` for NaN and infinities."""
+    value = float(value)
+    return float(f"{value:.6g}") if math.isfinite(value) else None
+
+
+def grid(values: np.ndarray, with_text: bool) -> dict:
+    """One map's cells: numbers for the colours and, on small grids, the numbers as written."""
+    rows, cols = values.shape
+    cells = {"rows": rows, "cols": cols, "values": [[number(v) for v in row] for row in values]}
+    if with_text:
+        cells["text"] = [[fmt(v) for v in row] for row in values]
+    return cells
+
+
+def color_scale(zmin: float, zmax: float, colorscale: str = figures.SEQUENTIAL) -> dict:
+    """The colour scale the page's figures use, as evenly spaced stops for the browser to blend."""
+    stops = figures.palette(colorscale)[np.linspace(0, 255, COLOR_STOPS).round().astype(int)]
+    return {"min": number(zmin), "max": number(zmax), "minText": fmt(zmin), "maxText": fmt(zmax),
+            "colors": ["#{:02x}{:02x}{:02x}".format(*stop) for stop in stops]}
+
+
+def window_details(result: PoolResult, x: np.ndarray, i: int, j: int, lead: tuple = ()) -> dict:
+    """Output ``(i, j)``'s window: its present input cells ``[row, col, real]`` (real 0 is padding),
+    their weights where the operator has them, the winning cell where it has indices, the arithmetic."""
+    report = window_report(result, x, i, j, lead=lead)
+    positions = [(a, b) for a in range(len(report.rows)) for b in range(len(report.cols)) if report.present[a, b]]
+    details = {"cells": [[int(report.rows[a]), int(report.cols[b]), int(report.real[a, b])] for a, b in positions],
+               "text": report.text}
+    if report.weights is not None:
+        details["weights"] = [number(report.weights[a, b]) for a, b in positions]
+    if result.indices is not None:
+        details["winner"] = [int(v) for v in divmod(int(result.indices[lead][i, j]), result.geometry.in_size[1])]
+    return details
+
+
+def payload(x: np.ndarray, result: PoolResult | None, pinned: tuple[int, int], scale: tuple[float, float], *,
+            channel: int | None = None, pad: int = 0) -> dict:
+    """The component's data for input ``x`` ((H, W), or (3, H, W) in colour) and its pooling ``result``.
+
+    ``channel`` picks a colour input's map; ``None`` on a colour input shows all three channels
+    (as colour pictures, with the pinned cell's details per channel). ``result`` is ``None`` when
+    the settings do not fit: the input is shown alone. ``pad`` is the padding ring to draw.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    colour = x.ndim == 3
+    leads = [(c,) for c in range(3)] if colour and channel is None else [(channel,) if colour else ()]
+    plane = x[leads[0]] if colour else x
+    out = None if result is None else (result.output[leads[0]] if colour else result.output)
+    big = max(plane.shape) > GRID_MAX_INPUT_SIDE or (out is not None and out.size > GRID_MAX_OUTPUT_CELLS)
+    pictures = big or len(leads) == 3
+    data = {"mode": "picture" if pictures else "grid", "scale": color_scale(*scale), "pad": int(pad),
+            "channels": [CHANNEL_NAMES[lead[0]] for lead in leads] if len(leads) == 3 else []}
+    data["input"] = picture(x if len(leads) == 3 else plane, scale) if pictures else grid(
+        plane, plane.size <= VALUES_MAX_CELLS)
+    if result is not None:
+        data["output"] = picture(result.output if len(leads) == 3 else out, scale) if pictures else grid(
+            out, out.size <= VALUES_MAX_CELLS)
+        if pictures:
+            geometry = result.geometry
+            data["geometry"] = {"rows": geometry.rows.tolist(), "cols": geometry.cols.tolist(),
+                                "rowPresent": geometry.row_present.astype(int).tolist(),
+                                "colPresent": geometry.col_present.astype(int).tolist()}
+        else:
+            rows, cols = out.shape
+            data["windows"] = [window_details(result, x, i, j, leads[0]) for i in range(rows) for j in range(cols)]
+    # The browser rebuilds its grids only when this changes, not when a pin comes back from the server.
+    data["digest"] = hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+    data["pinned"] = [int(v) for v in pinned]
+    if result is not None and pictures:
+        data["details"] = [window_details(result, x, *pinned, lead) for lead in leads]
+    return data
+
+
+def picture(values: np.ndarray, scale: tuple[float, float]) -> dict:
+    """A map ((H, W), colour-mapped) or a colour image ((3, H, W)) as a PNG, from every n-th cell
+    beyond ``figures.DISPLAY_MAX_SIDE`` like the figures; the sizes stay the full map's."""
+    rows, cols = values.shape[-2:]
+    step = -(-max(rows, cols) // figures.DISPLAY_MAX_SIDE)
+    if values.ndim == 3:
+        uri = figures.rgb_png(values[:, ::step, ::step])
+    else:
+        uri = figures.colored_png(np.asarray(values[::step, ::step], dtype=np.float32), *scale, figures.SEQUENTIAL)
+    return {"rows": rows, "cols": cols, "picture": uri}
