@@ -52,6 +52,11 @@ def wait_idle(page, timeout: float = 30_000) -> None:
     page.wait_for_timeout(300)
 
 
+def python_panel(page):
+    """Explore's arithmetic of the pinned cell, written by Python (the inspector shows the hovered one)."""
+    return page.get_by_test_id("stCode")
+
+
 def screenshot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

@@ -85,7 +85,7 @@ class Inspector {
     this.lit = [];
     const data = this.data;
     data.scale.rgb = data.scale.colors.map(hexToRgb);
-    const panels = el("div", { class: "panels" });
+    const panels = el("div", { class: `panels panels-${data.mode}` });
     this.root.appendChild(panels);
     const width = Math.max(this.parent.host ? this.parent.host.clientWidth : this.root.clientWidth, 600);
     const panelWidth = Math.floor((width - 32) / 2);
@@ -180,9 +180,7 @@ class Inspector {
     };
     box.addEventListener("pointermove", (event) => {
       const [i, j] = at(event);
-      if (!this.hover || this.hover.side !== side || this.hover.i !== i || this.hover.j !== j) {
-        this.setHover({ side, i, j });
-      }
+      this.setHover({ side, i, j });
     });
     box.addEventListener("pointerleave", () => this.setHover(null));
     if (side === "out") box.addEventListener("click", (event) => this.pinAt(at(event), true));
@@ -254,6 +252,8 @@ class Inspector {
   // ---------------------------------------------------------------- what is shown
 
   setHover(hover) {
+    const same = (a, b) => a === b || (a && b && a.side === b.side && a.i === b.i && a.j === b.j);
+    if (same(hover, this.hover)) return;
     this.hover = hover;
     this.render();
   }
