@@ -23,13 +23,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int) -> subprocess.Popen:
-    """``streamlit run app.py`` on ``port``; returns once its health check answers."""
+def start_server(port: int, root: Path = ROOT) -> subprocess.Popen:
+    """``streamlit run app.py`` in ``root`` (this checkout, or another for a comparison) on ``port``;
+    returns once its health check answers."""
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
+        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

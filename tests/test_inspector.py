@@ -29,9 +29,17 @@ def test_textbook_max_carries_values_windows_winners_and_arithmetic():
                                                     "max(3, 2, 1, 2) = 3", "max(1, 0, 3, 4) = 4"]
     second = data["windows"][1]  # output (0, 1) reads rows 0..1, columns 2..3
     assert second["cells"] == [[0, 2, 1], [0, 3, 1], [1, 2, 1], [1, 3, 1]]
-    assert second["winner"] == [1, 3] and second["weights"] == [0, 0, 0, 1]
+    assert second["winner"] == [1, 3] and "weights" not in second  # a winner stands for its one-hot weights
     assert [w["winner"] for w in data["windows"]] == [[1, 1], [1, 3], [2, 0], [3, 3]]
     json.dumps(data, allow_nan=False)  # the browser's JSON.parse takes no NaN
+
+
+def test_weights_travel_with_their_cells():
+    x = np.array([[0.0, 1.0], [2.0, 3.0]])
+    [window] = payload(x, pool2d(x, "softpool"), (0, 0), (0, 3))["windows"]
+    shares = np.exp(x.ravel()) / np.exp(x).sum()
+    np.testing.assert_allclose(window["weights"], shares, rtol=1e-5)
+    assert [c[:2] for c in window["cells"]] == [[0, 0], [0, 1], [1, 0], [1, 1]] and "winner" not in window
 
 
 def test_padding_cells_are_marked_and_weigh_nothing():

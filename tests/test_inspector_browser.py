@@ -130,3 +130,15 @@ def test_a_photo_shows_pictures_and_its_pinned_window(page, app_url):
     expect(page.locator("[data-role='arithmetic']")).to_have_text(python_panel(page).inner_text())
     expect(page.locator("[data-picture='in'] .mark-lit")).to_have_count(1)
     screenshot(page, "inspector_photo")
+
+
+def test_the_inspector_follows_the_dark_theme(browser, app_url):
+    page = browser.new_page(color_scheme="dark", viewport={"width": 1400, "height": 1000})
+    open_explore(page, app_url)
+    colour = page.locator("[data-role='status']").evaluate("e => getComputedStyle(e).color")
+    red, green, blue = (int(v) for v in colour[colour.index("(") + 1:colour.index(")")].split(",")[:3])
+    assert min(red, green, blue) > 180, colour  # light text on Streamlit's dark background
+    font = cell(page, "in", 0, 0).evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    assert font >= 14  # readable on a projector
+    screenshot(page, "inspector_dark")
+    page.close()

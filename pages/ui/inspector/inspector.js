@@ -121,7 +121,7 @@ class Inspector {
     const rows = map.rows + 2 * pad;
     const cols = map.cols + 2 * pad;
     const small = Math.max(rows, cols) <= 8;
-    const size = Math.max(Math.min(Math.floor(panelWidth / cols), 64), small ? 52 : 6);
+    const size = Math.max(Math.min(Math.floor((panelWidth - cols + 1) / cols), 64), small ? 52 : 5); // 1 px gaps
     const font = Math.min(18, Math.max(small ? 14 : 11, Math.round(size * 0.3)));
     const grid = el("div", { class: `grid grid-${side}`, "data-grid": side });
     grid.style.gridTemplateColumns = `repeat(${cols}, ${size}px)`;

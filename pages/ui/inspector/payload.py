@@ -25,10 +25,13 @@ COLOR_STOPS = 16
 CHANNEL_NAMES = ("Red", "Green", "Blue")
 
 
-def number(value: float) -> float | None:
-    """A value as JSON can carry it: 6 significant digits, ``None`` for NaN and infinities."""
+def number(value: float) -> float | int | None:
+    """A value as JSON can carry it, short: 6 significant digits, ``None`` for NaN and infinities."""
     value = float(value)
-    return float(f"{value:.6g}") if math.isfinite(value) else None
+    if not math.isfinite(value):
+        return None
+    value = float(f"{value:.6g}")
+    return int(value) if value.is_integer() and abs(value) < 1e15 else value
 
 
 def grid(values: np.ndarray, with_text: bool) -> dict:
@@ -49,15 +52,16 @@ def color_scale(zmin: float, zmax: float, colorscale: str = figures.SEQUENTIAL) 
 
 def window_details(result: PoolResult, x: np.ndarray, i: int, j: int, lead: tuple = ()) -> dict:
     """Output ``(i, j)``'s window: its present input cells ``[row, col, real]`` (real 0 is padding),
-    their weights where the operator has them, the winning cell where it has indices, the arithmetic."""
+    the winning cell where the operator has indices, else the cells' weights where it has weights,
+    and the arithmetic. (A winner's weights are its one-hot: sending both would double the size.)"""
     report = window_report(result, x, i, j, lead=lead)
     positions = [(a, b) for a in range(len(report.rows)) for b in range(len(report.cols)) if report.present[a, b]]
     details = {"cells": [[int(report.rows[a]), int(report.cols[b]), int(report.real[a, b])] for a, b in positions],
                "text": report.text}
-    if report.weights is not None:
-        details["weights"] = [number(report.weights[a, b]) for a, b in positions]
     if result.indices is not None:
         details["winner"] = [int(v) for v in divmod(int(result.indices[lead][i, j]), result.geometry.in_size[1])]
+    elif report.weights is not None:
+        details["weights"] = [number(report.weights[a, b]) for a, b in positions]
     return details
 
 

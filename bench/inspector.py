@@ -1,0 +1,221 @@
+"""Explore's inspector in Chromium: hover and step latency, Play's websocket frames, a kernel change's cost.
+
+    python bench/inspector.py                          # this checkout
+    python bench/inspector.py --before /tmp/before     # and the kernel change on a checkout with the
+                                                       # two Plotly heatmaps (e.g. `git archive d579879`)
+
+Latency is measured in the page: a capturing listener on the component's shadow root notes the
+input event's timestamp (``pointerover`` for a hover, ``keydown`` for a step), a MutationObserver
+the moment the DOM has changed, and a ``requestAnimationFrame`` from there the next frame. 100
+events each, on an 8x8 output (a 16x16 random grid, kernel 2) and a 32x32 one (64x64, kernel 2).
+Play runs 10 s while the websocket frames the browser sends are counted. A kernel change (the
+slider one step, 2 -> 3 -> 2, 10 times) is timed on the websocket, from the rerun request to the
+run's end; the bytes are the frames received meanwhile; the browser's CPU is Chromium's
+``TaskDuration`` (CDP ``Performance.getMetrics``) from the key press to 1.5 s after the run's end.
+Payload sizes come from the payload builder directly. The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.load import frame_type, percentile  # noqa: E402
+from bench.run import photo_bytes  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_server, wait_idle  # noqa: E402
+
+EVENTS = 100
+GRIDS = {"8x8": 16, "32x32": 64}  # output size: side of the random input grid, pooled 2x2
+KERNEL_CHANGES = 10
+SETTLE_MS = 1500
+
+CLOCK_JS = """(type) => {
+  const root = document.querySelector("[data-testid='stBidiComponentIsolated']").shadowRoot;
+  const clock = window.__inspectorClock = {dom: [], frame: [], start: null};
+  root.addEventListener(type, (event) => { clock.start = event.timeStamp; }, {capture: true});
+  new MutationObserver(() => {
+    if (clock.start === null) return;
+    const start = clock.start;
+    clock.start = null;
+    clock.dom.push(performance.now() - start);
+    requestAnimationFrame(() => clock.frame.push(performance.now() - start));
+  }).observe(root, {attributes: true, childList: true, subtree: true, characterData: true});
+}"""
+
+
+def summary(values: list[float]) -> dict:
+    return {"n": len(values), "p50_ms": round(percentile(values, 0.5), 2), "p95_ms": round(percentile(values, 0.95), 2)}
+
+
+def read_clock(page) -> dict:
+    clock = page.evaluate("() => window.__inspectorClock")
+    return {"dom": summary(clock["dom"]), "frame": summary(clock["frame"])}
+
+
+def open_grid(page, url: str, side: int) -> None:
+    page.goto(f"{url}/?source=Random+grid&random_rows={side}&random_cols={side}")
+    wait_idle(page)
+    page.locator("[data-cell='out']").first.wait_for()
+
+
+def hover_latency(page, url: str, side: int) -> dict:
+    """Hover 100 output cells in turn (each a new one) and time each highlight."""
+    open_grid(page, url, side)
+    page.evaluate(CLOCK_JS, "pointerover")
+    cells = page.locator("[data-cell='out']")
+    spread = max(1, cells.count() // EVENTS)
+    for k in range(EVENTS):
+        cells.nth((k * spread) % cells.count()).hover()  # scrolled into view where needed
+        page.wait_for_timeout(30)
+    page.wait_for_timeout(200)
+    return read_clock(page)
+
+
+def step_latency(page, url: str, side: int) -> dict:
+    """Press the right arrow 100 times on the focused inspector and time each step."""
+    open_grid(page, url, side)
+    page.locator("[data-cell='out']").first.click()
+    page.mouse.move(2, 2)
+    wait_idle(page)
+    page.evaluate(CLOCK_JS, "keydown")
+    for _ in range(EVENTS):
+        page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(30)
+    page.wait_for_timeout(200)
+    return read_clock(page)
+
+
+def play_frames(page, url: str) -> dict:
+    """Websocket frames the browser sends during 10 s of Play, and the cells it went through."""
+    sent = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
+    open_grid(page, url, GRIDS["8x8"])
+    play = page.locator("[data-role='play']")
+    play.click()
+    page.wait_for_timeout(200)
+    before, first = len(sent), page.locator("[data-cell='out'][data-current='1']").get_attribute("data-col")
+    page.wait_for_timeout(10_000)
+    frames = len(sent) - before
+    steps = page.evaluate("() => document.querySelector(\"[data-testid='stBidiComponentIsolated']\")"
+                          ".shadowRoot.querySelector(\"[data-role='scrub']\").value")
+    play.click()
+    return {"frames_sent": frames, "seconds": 10, "cell_reached": int(steps), "first_col": int(first)}
+
+
+def kernel_cost(page, url: str, query: str) -> dict:
+    """A kernel change's server time, bytes received and browser CPU, median of 10."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    marks = {"sent": None, "done": None, "bytes": 0}
+
+    def frame_sent(payload):
+        if frame_type(BackMsg, payload) == "rerun_script" and marks["sent"] is None:
+            marks["sent"] = time.perf_counter()
+
+    def frame_received(payload):
+        if marks["sent"] is not None and marks["done"] is None:
+            marks["bytes"] += len(payload)
+            if frame_type(ForwardMsg, payload) == "script_finished":
+                marks["done"] = time.perf_counter()
+
+    page.on("websocket", lambda ws: (ws.on("framesent", frame_sent), ws.on("framereceived", frame_received)))
+    page.goto(f"{url}/?{query}")
+    wait_idle(page)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    slider = page.locator("[data-testid='stSlider'] input[type='range']").first
+    slider.focus()
+    server, sizes, cpu = [], [], []
+    for k in range(KERNEL_CHANGES + 1):
+        marks.update(sent=None, done=None, bytes=0)
+        task = metric(cdp, "TaskDuration")
+        slider.press("ArrowRight" if k % 2 == 0 else "ArrowLeft")
+        deadline = time.monotonic() + 60
+        while marks["done"] is None and time.monotonic() < deadline:
+            page.wait_for_timeout(20)
+        page.wait_for_timeout(SETTLE_MS)
+        if k == 0:
+            continue  # warm-up: the first change loads code
+        server.append(1000 * (marks["done"] - marks["sent"]))
+        sizes.append(marks["bytes"])
+        cpu.append(1000 * (metric(cdp, "TaskDuration") - task))
+    return {"server_ms": round(statistics.median(server), 1), "bytes": int(statistics.median(sizes)),
+            "browser_cpu_ms": round(statistics.median(cpu), 1)}
+
+
+def metric(cdp, name: str) -> float:
+    return next(m["value"] for m in cdp.send("Performance.getMetrics")["metrics"] if m["name"] == name)
+
+
+def payload_sizes() -> dict:
+    """JSON bytes of the inspector's data, against the two Plotly figures' JSON it replaces."""
+    from pages.ui import figures
+    from pages.ui.inspector.payload import payload
+    from pooling_core import pool2d
+    from pooling_core.inputs import load_image
+
+    rng = np.random.default_rng(0)
+    cases = {"8x8 grid": rng.integers(0, 10, (8, 8)).astype(float),
+             "32x32 output": rng.integers(0, 10, (64, 64)).astype(float),
+             "1024x1024 photo": load_image(photo_bytes(1024)).pixels}
+    sizes = {}
+    for name, x in cases.items():
+        result = pool2d(x, "max", 2)
+        low, high = float(min(x.min(), result.output.min())), float(max(x.max(), result.output.max()))
+        data = payload(x, result, (0, 0), (low, high))
+        plotly = sum(len(fig.to_json()) for fig in (
+            figures.heatmap(x, "Input", low, high, show_scale=False),
+            figures.heatmap(result.output, "Output", low, high, clickable=True)))
+        sizes[name] = {"mode": data["mode"], "payload_bytes": len(json.dumps(data)), "plotly_bytes": plotly}
+    return sizes
+
+
+def main(argv=None) -> None:
+    from playwright.sync_api import sync_playwright
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", type=Path, help="a checkout of the app with the Plotly heatmaps")
+    args = parser.parse_args(argv)
+    results = {"payload": payload_sizes()}
+    servers = {"after": start_server(port := free_port())}
+    urls = {"after": f"http://127.0.0.1:{port}"}
+    if args.before:
+        servers["before"] = start_server(before_port := free_port(), root=args.before)
+        urls["before"] = f"http://127.0.0.1:{before_port}"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+            def fresh():
+                return browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+
+            for name, side in GRIDS.items():
+                results[f"hover_{name}"] = hover_latency(fresh(), urls["after"], side)
+                results[f"step_{name}"] = step_latency(fresh(), urls["after"], side)
+            results["play"] = play_frames(fresh(), urls["after"])
+            for version, url in urls.items():
+                for case, query in (("8x8 grid", "example=Random+8x8"), ("photo", "example=Landscape+photo")):
+                    results[f"kernel_change_{version}_{case}"] = kernel_cost(fresh(), url, query)
+            browser.close()
+    finally:
+        for server in servers.values():
+            server.terminate()
+            server.wait(timeout=20)
+    for key, value in results.items():
+        print(f"{key:<34}{json.dumps(value)}")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
