@@ -4,7 +4,7 @@
 
 const views = new WeakMap(); // one view per mounted component, kept across reruns
 const PIN_DELAY_MS = 250; // steps in quick succession send one pin, not one each
-const HEADER = ["previous", "play", "next"];
+const STEP_ROLES = ["previous", "play", "next"]; // the buttons, in their order
 
 function el(tag, attrs = {}, text = null) {
   const node = document.createElement(tag);
@@ -127,6 +127,10 @@ class Inspector {
     grid.style.gridTemplateColumns = `repeat(${cols}, ${size}px)`;
     grid.style.gridAutoRows = `${size}px`;
     grid.style.fontSize = `${font}px`;
+    // A fixed size makes the grid a layout boundary (contain: strict): new status text below it
+    // does not lay out its thousands of cells again.
+    grid.style.width = `${cols * (size + 1) - 1}px`;
+    grid.style.height = `${rows * (size + 1) - 1}px`;
     const cells = new Map();
     for (let r = -pad; r < map.rows + pad; r++) {
       for (let c = -pad; c < map.cols + pad; c++) {
@@ -202,7 +206,7 @@ class Inspector {
     const bar = el("div", { class: "controls" });
     const labels = { previous: "◀ Previous", play: "▶ Play", next: "Next ▶" };
     this.buttons = {};
-    for (const role of HEADER) {
+    for (const role of STEP_ROLES) {
       const button = el("button", { type: "button", "data-role": role }, labels[role]);
       button.addEventListener("click", () => (role === "play" ? this.toggle() : this.step(role === "next" ? 1 : -1)));
       this.buttons[role] = button;
