@@ -20,9 +20,11 @@ Payload sizes come from the payload builder directly. The last line printed is o
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -117,7 +119,39 @@ def play_frames(page, url: str) -> dict:
     return {"frames_sent": frames, "seconds": 10, "cell_reached": int(steps), "first_col": int(first)}
 
 
-def kernel_cost(page, url: str, query: str) -> dict:
+class CountingProxy(threading.Thread):
+    """A TCP proxy in front of a server, counting the bytes it sends to the browser as they travel
+    (the websocket's messages compressed, when browser and server agree on it)."""
+
+    def __init__(self, target_port: int):
+        super().__init__(daemon=True)
+        self.target_port, self.port, self.down = target_port, free_port(), 0
+        self.ready = threading.Event()
+
+    async def pipe(self, reader, writer, count: bool) -> None:
+        while data := await reader.read(65536):
+            if count:
+                self.down += len(data)
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+
+    async def connect(self, client_reader, client_writer) -> None:
+        server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        await asyncio.gather(self.pipe(client_reader, server_writer, False),
+                             self.pipe(server_reader, client_writer, True), return_exceptions=True)
+
+    async def serve(self) -> None:
+        server = await asyncio.start_server(self.connect, "127.0.0.1", self.port)
+        self.ready.set()
+        async with server:
+            await server.serve_forever()
+
+    def run(self) -> None:
+        asyncio.run(self.serve())
+
+
+def kernel_cost(page, proxy: CountingProxy, query: str) -> dict:
     """A kernel change's server time, bytes received and browser CPU, median of 5.
 
     Each change reaches a state the browser has not seen: for one it has, Streamlit sends its
@@ -143,16 +177,16 @@ def kernel_cost(page, url: str, query: str) -> dict:
 
     page.on("websocket", lambda ws: (ws.on("framesent", frame_sent), ws.on("framereceived", frame_received)))
     page.on("requestfinished", message_fetched)
-    page.goto(f"{url}/?{query}")
+    page.goto(f"http://127.0.0.1:{proxy.port}/?{query}")
     wait_idle(page)
     cdp = page.context.new_cdp_session(page)
     cdp.send("Performance.enable")
     slider = page.locator("[data-testid='stSlider'] input[type='range']").first
     slider.focus()
-    server, sizes, cpu = [], [], []
+    server, sizes, wire, cpu = [], [], [], []
     for k in range(KERNEL_CHANGES + 1):
         marks.update(sent=None, done=None, bytes=0)
-        task = metric(cdp, "TaskDuration")
+        task, down = metric(cdp, "TaskDuration"), proxy.down
         slider.press("ArrowRight")
         deadline = time.monotonic() + 60
         while marks["done"] is None and time.monotonic() < deadline:
@@ -162,9 +196,10 @@ def kernel_cost(page, url: str, query: str) -> dict:
             continue  # warm-up: the first change loads code
         server.append(1000 * (marks["done"] - marks["sent"]))
         sizes.append(marks["bytes"])
+        wire.append(proxy.down - down)
         cpu.append(1000 * (metric(cdp, "TaskDuration") - task))
-    return {"server_ms": round(statistics.median(server), 1), "bytes": int(statistics.median(sizes)),
-            "browser_cpu_ms": round(statistics.median(cpu), 1)}
+    return {"server_ms": round(statistics.median(server), 1), "message_bytes": int(statistics.median(sizes)),
+            "wire_bytes": int(statistics.median(wire)), "browser_cpu_ms": round(statistics.median(cpu), 1)}
 
 
 def metric(cdp, name: str) -> float:
@@ -201,11 +236,16 @@ def main(argv=None) -> None:
     parser.add_argument("--before", type=Path, help="a checkout of the app with the Plotly heatmaps")
     args = parser.parse_args(argv)
     results = {"payload": payload_sizes()}
-    servers = {"after": start_server(port := free_port())}
-    urls = {"after": f"http://127.0.0.1:{port}"}
+    ports = {"after": free_port()}
+    servers = {"after": start_server(ports["after"])}
     if args.before:
-        servers["before"] = start_server(before_port := free_port(), root=args.before)
-        urls["before"] = f"http://127.0.0.1:{before_port}"
+        ports["before"] = free_port()
+        servers["before"] = start_server(ports["before"], root=args.before)
+    url = f"http://127.0.0.1:{ports['after']}"
+    proxies = {version: CountingProxy(port) for version, port in ports.items()}
+    for proxy in proxies.values():
+        proxy.start()
+        proxy.ready.wait()
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -214,12 +254,12 @@ def main(argv=None) -> None:
                 return browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
 
             for name, side in GRIDS.items():
-                results[f"hover_{name}"] = hover_latency(fresh(), urls["after"], side)
-                results[f"step_{name}"] = step_latency(fresh(), urls["after"], side)
-            results["play"] = play_frames(fresh(), urls["after"])
-            for version, url in urls.items():
+                results[f"hover_{name}"] = hover_latency(fresh(), url, side)
+                results[f"step_{name}"] = step_latency(fresh(), url, side)
+            results["play"] = play_frames(fresh(), url)
+            for version, proxy in proxies.items():
                 for case, query in (("8x8 grid", "example=Random+8x8"), ("photo", "example=Landscape+photo")):
-                    results[f"kernel_change_{version}_{case}"] = kernel_cost(fresh(), url, query)
+                    results[f"kernel_change_{version}_{case}"] = kernel_cost(fresh(), proxy, query)
             browser.close()
     finally:
         for server in servers.values():

@@ -71,6 +71,18 @@ def test_a_pin_from_the_browser_moves_the_inspected_window():
     assert [c.value for c in at.caption][1] == "Pinned output cell (1, 1):"
 
 
+@pytest.mark.parametrize("pin", ["1,0", [1], [1.5, 0], [True, 0], None, {"0": 1, "1": 0}])
+def test_a_malformed_pin_is_ignored(pin):
+    at = trigger(trigger(typed(TEXTBOOK), "pin", [0, 1]), "pin", pin)
+    assert not at.exception
+    assert at.code[0].value == "max(2, 4, 7, 8) = 8"
+
+
+def test_a_pin_outside_the_output_is_kept_inside():
+    at = trigger(typed(TEXTBOOK), "pin", [5, -3])
+    assert component_data(at)["pinned"] == [1, 0] and at.code[0].value == "max(3, 2, 1, 2) = 3"
+
+
 def test_typed_row_and_column_move_the_inspected_window():
     at = typed(TEXTBOOK)
     assert (at.number_input(key="cell_row").max, at.number_input(key="cell_column").max) == (1, 1)

@@ -277,9 +277,10 @@ def project_sources():
         ROOT / "app.py"]
 
 
-# The project's own component: registered from the repository's JS and CSS files (no HTML argument).
-OWN_COMPONENTS = {("pages/ui/inspector/component.py", "st.components.v2.component(NAME, css=css, js=js)")}
-INSPECTOR_FILES = [ROOT / "pages" / "ui" / "inspector" / name for name in ("inspector.js", "inspector.css")]
+# The project's own components: registered from the repository's JS files (no HTML argument).
+OWN_COMPONENTS = {("pages/ui/inspector/component.py", f"st.components.v2.component({name}, js=sources['{file}'])")
+                  for name, file in (("CODE", "inspector.js"), ("NAME", "mount.js"))}
+INSPECTOR_FILES = [ROOT / "pages" / "ui" / "inspector" / name for name in ("inspector.js", "inspector.css", "mount.js")]
 # Ways for a script to write HTML, run text as code or reach the network.
 DANGEROUS_JS = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "Function(", "fetch(",
                 "XMLHttpRequest", "WebSocket", "EventSource", "sendBeacon", "import(", "http://", "https://", "@import")
@@ -319,8 +320,8 @@ def test_no_code_execution_unpickling_or_raw_html_in_the_project():
 def test_the_project_s_component_is_its_own_files_and_writes_text_only():
     from pages.ui.inspector import component
 
-    assert [component.FOLDER / name for name in ("inspector.js", "inspector.css")] == INSPECTOR_FILES
-    assert component._sources() == (INSPECTOR_FILES[1].read_text(), INSPECTOR_FILES[0].read_text())
+    assert component._sources() == {path.name: path.read_text() for path in INSPECTOR_FILES}
+    assert {path.parent for path in INSPECTOR_FILES} == {component.FOLDER}
     for path in INSPECTOR_FILES:
         assert dangerous_js(path.read_text()) == [], path
     assert "textContent" in INSPECTOR_FILES[0].read_text()

@@ -1,6 +1,12 @@
 // PoolScope's inspector: hover, pin, step and play over a pooling's input and output, in the browser.
 // Plain JavaScript, no network: the data comes with the page (see payload.py). Text from the data is
 // only ever set with textContent.
+//
+// This file is the code of the "poolscope_inspector_code" component, whose message never changes:
+// Streamlit sends it once per page and then refers to the browser's copy. It hands the code to
+// mount.js, the component that gets the data on every rerun and so is kept small.
+
+const READY = "poolscope-inspector-ready";
 
 const views = new WeakMap(); // one view per mounted component, kept across reruns
 const PIN_DELAY_MS = 250; // steps in quick succession send one pin, not one each
@@ -38,10 +44,10 @@ function cellLabel(i, j) {
 }
 
 class Inspector {
-  constructor(parent) {
+  constructor(parent, css) {
     this.parent = parent;
     this.root = el("div", { class: "insp", tabindex: "0" });
-    parent.appendChild(this.root);
+    parent.append(el("style", {}, css), this.root);
     this.digest = null;
     this.current = [0, 0]; // the output cell shown when nothing is hovered
     this.hover = null; // {side: "in"|"out", i, j}
@@ -483,12 +489,18 @@ class Inspector {
   }
 }
 
-export default function inspector({ parentElement, data, setTriggerValue }) {
+function mount(css, { parentElement, data, setTriggerValue }) {
   let view = views.get(parentElement);
   if (!view) {
-    view = new Inspector(parentElement);
+    view = new Inspector(parentElement, css);
     views.set(parentElement, view);
   }
   view.update(data, setTriggerValue);
   return () => view.destroy();
+}
+
+export default function library({ data }) {
+  if (globalThis.poolscopeInspector) return;
+  globalThis.poolscopeInspector = (args) => mount(data.css, args);
+  window.dispatchEvent(new Event(READY));
 }
