@@ -43,8 +43,11 @@ GRIDS = {"8x8": 16, "32x32": 64}  # output size: side of the random input grid, 
 KERNEL_CHANGES = 5  # kernel 3 -> 4 -> ... -> 8, after 2 -> 3 to warm up: each state new to the browser
 SETTLE_MS = 1500
 
+# The inspector's shadow root (the other component on the page holds only its code).
+ROOT_JS = """[...document.querySelectorAll("[data-testid='stBidiComponentIsolated']")]
+  .map((host) => host.shadowRoot).find((root) => root && root.querySelector(".insp"))"""
 CLOCK_JS = """(type) => {
-  const root = document.querySelector("[data-testid='stBidiComponentIsolated']").shadowRoot;
+  const root = """ + ROOT_JS + """;
   const clock = window.__inspectorClock = {dispatch: [], dom: [], frame: [], start: null};
   root.addEventListener(type, (event) => {
     clock.start = event.timeStamp;
@@ -113,8 +116,7 @@ def play_frames(page, url: str) -> dict:
     before, first = len(sent), page.locator("[data-cell='out'][data-current='1']").get_attribute("data-col")
     page.wait_for_timeout(10_000)
     frames = len(sent) - before
-    steps = page.evaluate("() => document.querySelector(\"[data-testid='stBidiComponentIsolated']\")"
-                          ".shadowRoot.querySelector(\"[data-role='scrub']\").value")
+    steps = page.evaluate(f"() => {ROOT_JS}.querySelector(\"[data-role='scrub']\").value")
     play.click()
     return {"frames_sent": frames, "seconds": 10, "cell_reached": int(steps), "first_col": int(first)}
 

@@ -109,16 +109,6 @@ def _png_uri(pixels: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def rgb_image(channels: np.ndarray, title: str, height: int = 360) -> go.Figure:
-    """A (3, H, W) array in [0, 1] as a colour picture, on the same axes as :func:`heatmap`
-    (drawn from every n-th pixel beyond ``DISPLAY_MAX_SIDE``, like the heatmaps)."""
-    rows, cols = channels.shape[-2:]
-    step = -(-max(rows, cols) // DISPLAY_MAX_SIDE)
-    pixels = (np.clip(np.moveaxis(channels[:, ::step, ::step], 0, -1), 0, 1) * 255).astype(np.uint8)
-    return go.Figure(go.Image(z=pixels, dx=step, dy=step, x0=0, y0=0, hoverinfo="skip"),
-                     layout=_layout((rows, cols), title, 0, height))
-
-
 def _outline(cells, color: str, dash: str, width: float) -> dict:
     """One path shape outlining every (row, col) in ``cells``: a shape per cell costs the browser far more."""
     path = "".join(f"M{col - 0.5},{row - 0.5}H{col + 0.5}V{row + 0.5}H{col - 0.5}Z" for row, col in cells)
