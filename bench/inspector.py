@@ -7,14 +7,17 @@
 Latency is measured in the page: a capturing listener on the component's shadow root notes the
 input event's timestamp (``pointerover`` for a hover, ``keydown`` for a step) and how long the
 browser held the event before dispatching it, a MutationObserver the moment the DOM has changed,
-and a ``requestAnimationFrame`` from there the start of the next frame. 100
-events each, on an 8x8 output (a 16x16 random grid, kernel 2) and a 32x32 one (64x64, kernel 2).
-Play runs 10 s while the websocket frames the browser sends are counted. A kernel change (the
-slider one step up, 5 times after a first one) is timed on the websocket, from the rerun request to the
-run's end; the bytes are the frames received meanwhile (and the messages fetched over HTTP, where
-Streamlit sends a large one by reference); the browser's CPU is Chromium's
-``TaskDuration`` (CDP ``Performance.getMetrics``) from the key press to 1.5 s after the run's end.
-Payload sizes come from the payload builder directly. The last line printed is one JSON object.
+and a ``requestAnimationFrame`` from there the start of the next frame. 100 events each, on an
+8x8 output (a 16x16 random grid, kernel 2) and a 32x32 one (64x64, kernel 2). Play runs 10 s
+while the websocket frames the browser sends are counted.
+
+A kernel change (the slider one step up, 5 times after a first one; 3 rounds, taking turns with
+``--before``) is timed on the websocket, from the rerun request to the run's end. The bytes are
+the messages received meanwhile (websocket frames as the page reads them, and messages fetched
+over HTTP, where Streamlit sends a large one by reference) and, through a counting TCP proxy,
+the bytes on the wire. The browser's CPU is Chromium's ``TaskDuration`` (CDP
+``Performance.getMetrics``) from the key press to 1.5 s after the run's end. Payload sizes come
+from the payload builder directly. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ EVENTS = 100
 GRIDS = {"8x8": 16, "32x32": 64}  # output size: side of the random input grid, pooled 2x2
 KERNEL_CHANGES = 5  # kernel 3 -> 4 -> ... -> 8, after 2 -> 3 to warm up: each state new to the browser
 SETTLE_MS = 1500
+ROUNDS = 3
 
 # The inspector's shadow root (the other component on the page holds only its code).
 ROOT_JS = """[...document.querySelectorAll("[data-testid='stBidiComponentIsolated']")]
@@ -154,7 +158,7 @@ class CountingProxy(threading.Thread):
 
 
 def kernel_cost(page, proxy: CountingProxy, query: str) -> dict:
-    """A kernel change's server time, bytes received and browser CPU, median of 5.
+    """A kernel change's server time, bytes received and browser CPU, for each of 5 changes.
 
     Each change reaches a state the browser has not seen: for one it has, Streamlit sends its
     large messages as references to the browser's cache."""
@@ -200,8 +204,17 @@ def kernel_cost(page, proxy: CountingProxy, query: str) -> dict:
         sizes.append(marks["bytes"])
         wire.append(proxy.down - down)
         cpu.append(1000 * (metric(cdp, "TaskDuration") - task))
-    return {"server_ms": round(statistics.median(server), 1), "message_bytes": int(statistics.median(sizes)),
-            "wire_bytes": int(statistics.median(wire)), "browser_cpu_ms": round(statistics.median(cpu), 1)}
+    return {"server_ms": server, "message_bytes": sizes, "wire_bytes": wire, "browser_cpu_ms": cpu}
+
+
+def pooled(rounds: list[dict]) -> dict:
+    """Each measure's median over every change of every round, and the range of the rounds' medians."""
+    summary = {}
+    for name in rounds[0]:
+        medians = [statistics.median(r[name]) for r in rounds]
+        summary[name] = round(statistics.median([v for r in rounds for v in r[name]]), 1)
+        summary[f"{name}_rounds"] = [round(min(medians), 1), round(max(medians), 1)]
+    return summary
 
 
 def metric(cdp, name: str) -> float:
@@ -259,9 +272,13 @@ def main(argv=None) -> None:
                 results[f"hover_{name}"] = hover_latency(fresh(), url, side)
                 results[f"step_{name}"] = step_latency(fresh(), url, side)
             results["play"] = play_frames(fresh(), url)
-            for version, proxy in proxies.items():
-                for case, query in (("8x8 grid", "example=Random+8x8"), ("photo", "example=Landscape+photo")):
-                    results[f"kernel_change_{version}_{case}"] = kernel_cost(fresh(), proxy, query)
+            costs = {}
+            for _ in range(ROUNDS):  # before and after take turns, so a slow minute hits both
+                for version, proxy in proxies.items():
+                    for case, query in (("8x8 grid", "example=Random+8x8"), ("photo", "example=Landscape+photo")):
+                        costs.setdefault(f"kernel_change_{version}_{case}", []).append(
+                            kernel_cost(fresh(), proxy, query))
+            results.update({name: pooled(rounds) for name, rounds in costs.items()})
             browser.close()
     finally:
         for server in servers.values():

@@ -61,12 +61,12 @@ class Inspector {
   update(data, send) {
     this.send = send;
     this.serverPin = data.pinned;
-    if (data.digest !== this.digest) {
-      this.data = data;
+    const rebuild = data.digest !== this.digest; // not for a pin coming back from the server
+    this.data = data;
+    if (rebuild) {
       this.build();
       this.digest = data.digest;
     }
-    this.data = data;
     if (this.timer === null && this.pinTimer === null) this.current = this.clamp(data.pinned);
     this.render();
   }
@@ -111,7 +111,7 @@ class Inspector {
       this.outPanel = null;
     }
     if (data.channels.length === 0) this.root.appendChild(this.legend());
-    this.status = el("div", { class: "status", "data-role": "status", "aria-live": "polite" });
+    this.status = el("div", { class: "status", "data-role": "status" });
     this.arithmetic = el("pre", { class: "arithmetic", "data-role": "arithmetic" });
     this.root.append(this.status, this.arithmetic);
     if (data.output) {
