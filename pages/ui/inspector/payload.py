@@ -74,19 +74,21 @@ def payload(x: np.ndarray, result: PoolResult | None, pinned: tuple[int, int], s
     the settings do not fit: the input is shown alone. ``pad`` is the padding ring to draw.
     """
     x = np.asarray(x, dtype=np.float64)
-    colour = x.ndim == 3
-    leads = [(c,) for c in range(3)] if colour and channel is None else [(channel,) if colour else ()]
-    plane = x[leads[0]] if colour else x
-    out = None if result is None else (result.output[leads[0]] if colour else result.output)
-    big = max(plane.shape) > GRID_MAX_INPUT_SIDE or (out is not None and out.size > GRID_MAX_OUTPUT_CELLS)
-    pictures = big or len(leads) == 3
+    all_three = x.ndim == 3 and channel is None
+    leads = [(c,) for c in range(3)] if all_three else [(channel,) if x.ndim == 3 else ()]
+    plane = x[leads[0]]  # x[()] is x
+    out = None if result is None else result.output[leads[0]]
+    pictures = all_three or max(plane.shape) > GRID_MAX_INPUT_SIDE or (
+        out is not None and out.size > GRID_MAX_OUTPUT_CELLS)
+
+    def draw(values: np.ndarray) -> dict:
+        return picture(values, scale) if pictures else grid(values, values.size <= VALUES_MAX_CELLS)
+
     data = {"mode": "picture" if pictures else "grid", "scale": color_scale(*scale), "pad": int(pad),
-            "channels": [CHANNEL_NAMES[lead[0]] for lead in leads] if len(leads) == 3 else []}
-    data["input"] = picture(x if len(leads) == 3 else plane, scale) if pictures else grid(
-        plane, plane.size <= VALUES_MAX_CELLS)
+            "channels": [CHANNEL_NAMES[c] for (c,) in leads] if all_three else [],
+            "input": draw(x if all_three else plane)}
     if result is not None:
-        data["output"] = picture(result.output if len(leads) == 3 else out, scale) if pictures else grid(
-            out, out.size <= VALUES_MAX_CELLS)
+        data["output"] = draw(result.output if all_three else out)
         if pictures:
             geometry = result.geometry
             data["geometry"] = {"rows": geometry.rows.tolist(), "cols": geometry.cols.tolist(),
