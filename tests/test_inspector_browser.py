@@ -142,3 +142,14 @@ def test_the_inspector_follows_the_dark_theme(browser, app_url):
     assert font >= 14  # readable on a projector
     screenshot(page, "inspector_dark")
     page.close()
+
+
+def test_a_padded_window_lights_its_dotted_padding_and_shows_the_weights(page, app_url):
+    open_explore(page, app_url, "op=avg&kernel=3&stride=1&padding=1")
+    cell(page, "out", 0, 1).hover()
+    expect(page.locator("[data-role='arithmetic']")).to_have_text("(1 + 1 + 2 + 5 + 6 + 7) / 9 = 2.444")
+    assert lit(page, "in") == {(r, c) for r in (0, 1) for c in (0, 1, 2)}
+    assert lit(page, "pad") == {(-1, 0), (-1, 1), (-1, 2)}  # the row of padding above the input
+    expect(page.locator("[data-cell='pad']")).to_have_count(20)  # the ring around 4x4
+    expect(cell(page, "in", 1, 2).locator(".w")).to_have_text("×0.111")
+    screenshot(page, "inspector_padding_weights")

@@ -241,8 +241,8 @@ class Inspector {
   // For every input cell, the output cells (flat indices) whose windows read it.
   readersOfInputs() {
     const readers = new Map();
-    this.data.windows.forEach((window, flat) => {
-      for (const [r, c, real] of window.cells) {
+    this.data.windows.forEach((area, flat) => {
+      for (const [r, c, real] of area.cells) {
         if (!real) continue;
         const key = `${r},${c}`;
         if (!readers.has(key)) readers.set(key, []);
@@ -314,15 +314,15 @@ class Inspector {
     this.status.textContent = `Output ${cellLabel(i, j)}${this.isPinned(i, j) ? " · pinned" : ""}${playing}`;
     if (this.outPanel.kind === "grid") {
       this.light(this.outPanel.cells.get(`${i},${j}`), "current");
-      const window = details[0];
-      const oneHot = window.winner !== undefined;
-      window.cells.forEach(([r, c], k) => {
+      const [area] = details;
+      area.cells.forEach(([r, c], k) => {
         const cell = this.inPanel.cells.get(`${r},${c}`);
         this.light(cell);
         const weight = cell.querySelector(".w");
-        if (weight && window.weights && !oneHot && this.inPanel.map.text) weight.textContent = `×${window.weights[k]}`;
+        const share = area.weights ? area.weights[k] : null;
+        if (weight && share !== null && this.inPanel.map.text) weight.textContent = `×${Number(share.toPrecision(3))}`;
       });
-      if (oneHot) this.inPanel.cells.get(`${window.winner[0]},${window.winner[1]}`).dataset.winner = "1";
+      if (area.winner) this.inPanel.cells.get(`${area.winner[0]},${area.winner[1]}`).dataset.winner = "1";
     } else {
       this.mark(this.outPanel, [i, i], [j, j], "current");
       const [rows, cols] = this.windowSpan(i, j);
@@ -382,8 +382,8 @@ class Inspector {
 
   readersAlong(index, present, v) {
     const found = [];
-    index.forEach((window, k) => {
-      if (window.some((w, a) => w === v && present[k][a])) found.push(k);
+    index.forEach((positions, k) => {
+      if (positions.some((w, a) => w === v && present[k][a])) found.push(k);
     });
     return found;
   }
