@@ -1,4 +1,4 @@
-"""Helpers for AppTest: a fresh app per test, and the Plotly figures a run drew, decoded."""
+"""Helpers for AppTest: a fresh app per test, the Plotly figures a run drew, decoded, and the inspector."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import json
 import re
 
 import numpy as np
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+from streamlit.runtime.state.session_state import STREAMLIT_INTERNAL_KEY_PREFIX
 from streamlit.testing.v1 import AppTest
 
 from tests.browser import ROOT
@@ -59,6 +61,34 @@ def figure(at: AppTest, title_start: str) -> dict:
 def heatmap_values(fig: dict) -> np.ndarray:
     trace = next(t for t in fig["data"] if t["type"] == "heatmap")
     return np.asarray(decode(trace["z"]), dtype=np.float64)
+
+
+def component(at: AppTest, key: str = "inspector"):
+    """The components-v2 element mounted with ``key``: AppTest lists it as an unknown element of type
+    ``bidi_component`` whose ``proto`` (BidiComponent) holds the component's name and its data as JSON."""
+    matches = [el for el in at.get("bidi_component") if el.key == key]
+    assert matches, f"no component with key {key!r}: {[el.key for el in at.get('bidi_component')]}"
+    return matches[0]
+
+
+def component_data(at: AppTest, key: str = "inspector") -> dict:
+    """The data the component mounted with ``key`` was sent in the last run."""
+    return json.loads(component(at, key).proto.json)
+
+
+def inspector_output(at: AppTest) -> np.ndarray:
+    """The output map Explore's inspector shows, as numbers (NaN where the payload has null)."""
+    values = component_data(at)["output"]["values"]
+    return np.array([[np.nan if v is None else v for v in row] for row in values], dtype=np.float64)
+
+
+def trigger(at: AppTest, event: str, value, key: str = "inspector") -> AppTest:
+    """Rerun as after the browser's ``setTriggerValue(event, value)`` in the component with ``key``:
+    the trigger travels in the widget states, in the widget the component registers for its events."""
+    states = at._tree.get_widget_states()
+    events = f"{STREAMLIT_INTERNAL_KEY_PREFIX}_{component(at, key).proto.id}__events"
+    states.widgets.append(WidgetState(id=events, json_trigger_value=json.dumps([{"event": event, "value": value}])))
+    return at._run(states)
 
 
 def shown(markdown: str) -> str:

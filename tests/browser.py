@@ -42,13 +42,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int) -> subprocess.Popen:
-    """``streamlit run app.py`` on ``port``; returns once its health check answers."""
+def start_server(port: int, root: Path = ROOT) -> subprocess.Popen:
+    """``streamlit run app.py`` in ``root`` (this checkout, or another for a comparison) on ``port``;
+    returns once its health check answers."""
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
+        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -69,6 +70,11 @@ def wait_idle(page, timeout: float = 30_000) -> None:
     page.wait_for_function("document.querySelectorAll(\"[data-testid='stSkeleton']\").length === 0",
                            timeout=timeout)
     page.wait_for_timeout(300)
+
+
+def python_panel(page):
+    """Explore's arithmetic of the pinned cell, written by Python (the inspector shows the hovered one)."""
+    return page.get_by_test_id("stCode")
 
 
 def screenshot(page, name: str) -> Path:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from pooling_core import OPERATORS
-from tests.apptest import figure, heatmap_values, run_app
+from tests.apptest import component_data, inspector_output, run_app, trigger
 from tests.strategies import TEXTBOOK_TEXT
 
 
@@ -15,7 +15,7 @@ def typed(text: str, **state):
 def test_default_view_shows_textbook_max_pooling():
     at = run_app()
     assert not at.exception
-    np.testing.assert_array_equal(heatmap_values(figure(at, "Output")), [[6, 8], [3, 4]])
+    np.testing.assert_array_equal(inspector_output(at), [[6, 8], [3, 4]])
     assert at.code[0].value == "max(1, 1, 5, 6) = 6"
 
 
@@ -23,15 +23,15 @@ def test_changing_the_kernel_changes_the_output_shape():
     at = typed(TEXTBOOK_TEXT)
     at.slider(key="kernel").set_value(3).run()
     assert not at.exception
-    assert heatmap_values(figure(at, "Output")).shape == (1, 1)
+    assert inspector_output(at).shape == (1, 1)
     at.slider(key="stride").set_value(1).run()
-    np.testing.assert_array_equal(heatmap_values(figure(at, "Output")), [[7, 8], [7, 8]])
+    np.testing.assert_array_equal(inspector_output(at), [[7, 8], [7, 8]])
 
 
 def test_typed_grid_gives_exact_average():
     at = typed(TEXTBOOK_TEXT, op="avg")
     assert not at.exception
-    np.testing.assert_array_equal(heatmap_values(figure(at, "Output")), [[3.25, 5.25], [2, 2]])
+    np.testing.assert_array_equal(inspector_output(at), [[3.25, 5.25], [2, 2]])
     assert at.code[0].value == "(1 + 1 + 5 + 6) / 4 = 3.25"
 
 
@@ -47,7 +47,8 @@ def test_invalid_combination_shows_library_message_and_keeps_settings():
     at = typed(TEXTBOOK_TEXT, kernel=2, padding=2, stride=1)
     assert not at.exception
     assert "padding 2 is more than half the kernel 2" in at.error[0].value
-    assert figure(at, "Input") is not None
+    data = component_data(at)  # the input is still shown, alone
+    assert data["input"]["values"][1] == [5, 6, 7, 8] and "output" not in data
     assert (at.slider(key="kernel").value, at.slider(key="stride").value, at.slider(key="padding").value) == (2, 1, 2)
 
 
@@ -57,14 +58,28 @@ def test_kernel_larger_than_input_is_a_message():
     assert "larger than the padded input" in at.error[0].value
 
 
-def test_next_button_moves_the_inspected_window():
-    at = typed(TEXTBOOK_TEXT)
-    at.button(key="next").click().run()
+def test_a_pin_from_the_browser_moves_the_inspected_window():
+    at = trigger(typed(TEXTBOOK_TEXT), "pin", [0, 1])
     assert at.code[0].value == "max(2, 4, 7, 8) = 8"
     assert (at.number_input(key="cell_row").value, at.number_input(key="cell_column").value) == (0, 1)
-    at.button(key="previous").click().run().button(key="previous").click().run()
+    assert component_data(at)["pinned"] == [0, 1]
+    at.run()  # a trigger lasts one run: the pin stays
+    assert at.code[0].value == "max(2, 4, 7, 8) = 8"
+    trigger(at, "pin", [1, 1])
     assert at.code[0].value == "max(1, 0, 3, 4) = 4"
-    assert (at.number_input(key="cell_row").value, at.number_input(key="cell_column").value) == (1, 1)
+    assert [c.value for c in at.caption][1] == "Pinned output cell (1, 1):"
+
+
+@pytest.mark.parametrize("pin", ["1,0", [1], [1.5, 0], [True, 0], None, {"0": 1, "1": 0}])
+def test_a_malformed_pin_is_ignored(pin):
+    at = trigger(trigger(typed(TEXTBOOK_TEXT), "pin", [0, 1]), "pin", pin)
+    assert not at.exception
+    assert at.code[0].value == "max(2, 4, 7, 8) = 8"
+
+
+def test_a_pin_outside_the_output_is_kept_inside():
+    at = trigger(typed(TEXTBOOK_TEXT), "pin", [5, -3])
+    assert component_data(at)["pinned"] == [1, 0] and at.code[0].value == "max(3, 2, 1, 2) = 3"
 
 
 def test_typed_row_and_column_move_the_inspected_window():
@@ -74,9 +89,7 @@ def test_typed_row_and_column_move_the_inspected_window():
     assert at.code[0].value == "max(3, 2, 1, 2) = 3"
     at.number_input(key="cell_column").set_value(1).run()
     assert at.code[0].value == "max(1, 0, 3, 4) = 4"
-    at.button(key="next").click().run()  # wraps around to the first cell
-    assert at.code[0].value == "max(1, 1, 5, 6) = 6"
-    assert (at.number_input(key="cell_row").value, at.number_input(key="cell_column").value) == (0, 0)
+    assert component_data(at)["pinned"] == [1, 1]  # the inspector follows
 
 
 def test_cell_inputs_follow_a_smaller_output():
@@ -90,42 +103,26 @@ def test_cell_inputs_follow_a_smaller_output():
     assert at.code[0].value == "max(1, 0, 3, 4) = 4"
 
 
-def test_click_selection_moves_the_inspected_window():
-    at = typed(TEXTBOOK_TEXT)
-    at.session_state["output_chart"] = {"selection": {"points": [{"customdata": {"0": 1, "1": 0}}],
-                                                      "point_indices": [2], "box": [], "lasso": []}}
-    at.run()
-    assert at.code[0].value == "max(3, 2, 1, 2) = 3"
-
-
-def test_window_outline_is_one_path_per_style_and_margins_are_fixed():
-    at = typed(TEXTBOOK_TEXT, kernel=3, stride=1, padding=1)
-    inputs = figure(at, "Input")
-    outlines = [s for s in inputs["layout"]["shapes"] if s["type"] == "path"]
+def test_padding_is_drawn_and_the_padded_window_sent():
+    data = component_data(typed(TEXTBOOK_TEXT, kernel=3, stride=1, padding=1))
+    assert data["pad"] == 1 and data["output"]["rows"] == 4
     # output cell (0, 0) with padding 1 reads rows and columns -1..1: 4 real cells, 5 of padding
-    solid = next(s for s in outlines if s["line"]["dash"] == "solid")
-    dotted = next(s for s in outlines if s["line"]["dash"] == "dot")
-    assert solid["path"].count("Z") == 4 and dotted["path"].count("Z") == 5
-    assert solid["path"].startswith("M-0.5,-0.5H0.5V0.5H-0.5Z")
-    # Plotly redraws a figure whose margins it may grow; every heatmap has room for its labels
-    assert inputs["layout"]["margin"]["autoexpand"] is False
-    assert figure(at, "Output")["layout"]["margin"]["r"] > inputs["layout"]["margin"]["r"]  # its colour bar
+    cells = data["windows"][0]["cells"]
+    assert sum(real for _, _, real in cells) == 4 and len(cells) == 9
+    assert data["windows"][0]["text"] == "max(1, 1, 5, 6) = 6"
 
 
-def test_a_window_too_small_to_find_gets_a_finder_square_and_a_small_grid_none():
-    def finder(fig):
-        rect = fig["layout"]["shapes"][-1]
-        assert rect["type"] == "rect"
-        return rect["x0"], rect["x1"], rect["y0"], rect["y1"]
-
+def test_a_photo_is_sent_as_pictures_with_the_pinned_window_only():
     at = run_app(example="Landscape photo", color_mode="rgb", kernel=4, stride=4)
-    side = 256 / 12  # of the 256x256 photo
-    # window (0, 0), rows and columns 0..3: the square centred on it would stick out, so it starts at the edge
-    assert finder(figure(at, "Input")) == pytest.approx((-0.5, side - 0.5, -0.5, side - 0.5))
-    at.number_input(key="cell_row").set_value(30).run()  # rows 120..123: centred on row 121.5
-    assert finder(figure(at, "Input")) == pytest.approx((-0.5, side - 0.5, 121.5 - side / 2, 121.5 + side / 2))
-    assert finder(figure(at, "Output")) == pytest.approx((-0.5, 64 / 12 - 0.5, 30 - 32 / 12, 30 + 32 / 12))
-    assert [s["type"] for s in figure(typed(TEXTBOOK_TEXT), "Input")["layout"]["shapes"]] == ["path"]
+    data = component_data(at)
+    assert data["mode"] == "picture" and "windows" not in data
+    assert (data["input"]["rows"], data["output"]["rows"]) == (256, 64)
+    at.number_input(key="cell_row").set_value(30).run()  # rows 120..123
+    data = component_data(at)
+    assert data["pinned"] == [30, 0] and data["geometry"]["rows"][30] == [120, 121, 122, 123]
+    [details] = data["details"]
+    assert [r for r, _, _ in details["cells"]][::4] == [120, 121, 122, 123]
+    assert details["text"] == at.code[0].value
 
 
 @pytest.mark.parametrize("op", list(OPERATORS))
@@ -139,10 +136,13 @@ def test_every_operator_runs_without_exception(op):
 def test_rgb_example_per_channel_and_all_three():
     at = run_app(example="Landscape photo", color_mode="rgb", kernel=4, stride=4)
     assert not at.exception
-    assert heatmap_values(figure(at, "Output")).shape[0] == 64
+    assert component_data(at)["output"]["rows"] == 64
     at.radio(key="channel").set_value("all").run()
     assert not at.exception
     assert [c.value.split(":")[0] for c in at.code] == ["Red", "Green", "Blue"]
+    data = component_data(at)
+    assert data["channels"] == ["Red", "Green", "Blue"]
+    assert [f"{name}: {d['text']}" for name, d in zip(data["channels"], data["details"])] == [c.value for c in at.code]
 
 
 def test_alexnet_preset_sets_overlapping_max_and_shows_its_note():
@@ -164,13 +164,3 @@ def test_the_preset_note_has_a_slot_so_the_charts_keep_their_place():
     assert plain[3] == "empty" and noted[3] == "info"
     assert plain[:3] + plain[4:] == noted[:3] + noted[4:]
     assert "flex_container" in plain
-
-
-def test_play_advances_the_inspected_cell_on_every_run():
-    at = typed(TEXTBOOK_TEXT)
-    at.toggle(key="play").set_value(True).run()
-    assert at.code[0].value == "max(2, 4, 7, 8) = 8"
-    at.run()
-    assert at.code[0].value == "max(3, 2, 1, 2) = 3"
-    at.toggle(key="play").set_value(False).run()
-    assert at.code[0].value == "max(3, 2, 1, 2) = 3"

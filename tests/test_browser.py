@@ -4,17 +4,10 @@ import re
 
 import pytest
 
-from tests.browser import ROOT, free_port, require_browser, screenshot, start_server, wait_idle
+from tests.browser import ROOT, free_port, python_panel, require_browser, screenshot, start_server, wait_idle
 
 expect = require_browser()
 pytestmark = pytest.mark.browser
-
-
-def click_cell(chart, row: int, col: int, rows: int, cols: int) -> None:
-    area = chart.locator(".nsewdrag").first
-    area.wait_for(state="visible")
-    box = area.bounding_box()
-    area.click(position={"x": box["width"] * (col + 0.5) / cols, "y": box["height"] * (row + 0.5) / rows})
 
 
 def test_explore_typed_grid_click_shows_window_arithmetic(page, app_url):
@@ -26,12 +19,12 @@ def test_explore_typed_grid_click_shows_window_arithmetic(page, app_url):
     grid.fill("1 1 2 4\n5 6 7 8\n3 2 1 0\n1 2 3 9")
     grid.press("Control+Enter")
     wait_idle(page)
-    expect(page.get_by_text("max(1, 1, 5, 6) = 6")).to_be_visible()
+    expect(python_panel(page)).to_have_text("max(1, 1, 5, 6) = 6")
 
-    output_chart = page.locator(".stPlotlyChart").nth(1)
-    click_cell(output_chart, 1, 1, 2, 2)
+    page.locator("[data-cell='out'][data-row='1'][data-col='1']").click()
+    page.mouse.move(5, 5)  # the inspector shows a hovered cell before the pinned one
     wait_idle(page)
-    expect(page.get_by_text("max(1, 0, 3, 9) = 9")).to_be_visible()
+    expect(python_panel(page)).to_have_text("max(1, 0, 3, 9) = 9")
     row, column = page.get_by_label("Output row"), page.get_by_label("Output column")
     expect(row).to_have_value("1")
     expect(column).to_have_value("1")
@@ -39,7 +32,8 @@ def test_explore_typed_grid_click_shows_window_arithmetic(page, app_url):
     row.fill("0")
     row.press("Enter")
     wait_idle(page)
-    expect(page.get_by_text("max(2, 4, 7, 8) = 8")).to_be_visible()
+    expect(python_panel(page)).to_have_text("max(2, 4, 7, 8) = 8")
+    expect(page.locator("[data-role='arithmetic']")).to_have_text("max(2, 4, 7, 8) = 8")  # the inspector follows
 
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_text("Example", exact=True).click()
@@ -75,7 +69,7 @@ def test_gradient_page_keeps_sidebar_settings_and_routes_to_one_cell(page, app_u
     page.goto(app_url)
     wait_idle(page)
     set_slider(page, 0, 1)  # kernel 2 -> 3 on Explore
-    expect(page.get_by_text("max(1, 1, 2, 5, 6, 7, 3, 2, 1) = 7")).to_be_visible()
+    expect(python_panel(page)).to_have_text("max(1, 1, 2, 5, 6, 7, 3, 2, 1) = 7")
     page.get_by_role("link", name="Gradient routing").click()
     wait_idle(page)
     expect(page.get_by_text("7 cells lie in no window")).to_be_visible()
@@ -136,8 +130,9 @@ def test_upload_photo_in_colour_shows_all_three_channels(page, app_url):
     wait_idle(page)
     page.get_by_text("All three").click()
     wait_idle(page)
-    expect(page.get_by_text(re.compile(r"^Red: max\("))).to_be_visible()
-    expect(page.get_by_text(re.compile(r"^Blue: max\("))).to_be_visible()
+    expect(python_panel(page)).to_have_text([re.compile(rf"^{name}: max\(") for name in ("Red", "Green", "Blue")])
+    arithmetic = re.compile(r"^Red: max\(.*\nGreen: max\(.*\nBlue: max\(")
+    expect(page.locator("[data-role='arithmetic']")).to_have_text(arithmetic)
     screenshot(page, "explore_photo_all_channels")
 
 

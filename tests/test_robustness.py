@@ -15,7 +15,7 @@ from PIL import Image
 
 from pooling_core import OPERATORS, PoolingError, pool2d
 from pooling_core.inputs import MAX_UPLOAD_BYTES
-from tests.apptest import figure, heatmap_values, run_app, shown
+from tests.apptest import component_data, inspector_output, run_app, shown
 from tests.browser import ROOT
 
 PAGES = ("pages/explore.py", "pages/stochastic.py", "pages/weights.py", "pages/gradients.py", "pages/unpooling.py",
@@ -107,7 +107,7 @@ def upload(at, name: str, data: bytes):
 @pytest.fixture
 def app_with_image():
     at = upload(run_app(source="upload"), "dot.png", previous_image())
-    assert heatmap_values(figure(at, "Output"))[0, 0] == 1.0
+    assert inspector_output(at)[0, 0] == 1.0
     return at
 
 
@@ -117,7 +117,7 @@ def test_refused_upload_is_a_message_and_keeps_the_previous_image(app_with_image
     assert not at.exception
     assert [shown(e.value).split(":")[0] for e in at.error] == [name]
     assert "previous image is still shown" in shown(at.error[0].value)
-    assert heatmap_values(figure(at, "Output"))[0, 0] == 1.0
+    assert inspector_output(at)[0, 0] == 1.0
 
 
 @pytest.mark.parametrize("name", list(ACCEPTED))
@@ -126,7 +126,7 @@ def test_unusual_but_valid_upload_is_pooled(app_with_image, name):
     at = upload(app_with_image, name, make())
     assert not at.exception
     assert not at.error
-    assert heatmap_values(figure(at, "Output"))[0, 0] == pytest.approx(top_left, abs=0.02)
+    assert inspector_output(at)[0, 0] == pytest.approx(top_left, abs=0.02)
 
 
 def test_animated_gif_says_which_frame_is_pooled(app_with_image):
@@ -204,8 +204,8 @@ def apply(at, op_id, params, text, window):
 
 
 def answered(at) -> bool:
-    """A message or a figure: the page said something about these settings."""
-    return bool(at.error or at.warning or at.info or at.get("plotly_chart"))
+    """A message, a figure or the inspector: the page said something about these settings."""
+    return bool(at.error or at.warning or at.info or at.get("plotly_chart") or at.get("bidi_component"))
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -232,10 +232,14 @@ def test_fuzzed_explore_output_matches_the_library(choice):
     except PoolingError as error:
         assert str(error) in [e.value for e in at.error]
         return
-    shown = heatmap_values(figure(at, "Output"))
-    assert shown.shape == expected.shape
+    output = component_data(at)["output"]
+    assert (output["rows"], output["cols"]) == expected.shape
+    if "picture" in output:  # more than 32x32 outputs are sent as a picture, without the numbers
+        return
+    shown = inspector_output(at)
     if not OPERATORS[op_id].random:
-        np.testing.assert_allclose(shown, expected, rtol=1e-6, atol=1e-6)  # figures carry float32
+        # the inspector carries 6 significant digits, and no infinity (JSON has none)
+        np.testing.assert_allclose(shown, np.where(np.isfinite(expected), expected, np.nan), rtol=1e-5, atol=1e-6)
 
 
 EDGE_CASES = {
@@ -273,8 +277,17 @@ def project_sources():
         ROOT / "app.py"]
 
 
+# The project's own components: registered from the repository's JS files (no HTML argument).
+OWN_COMPONENTS = {("pages/ui/inspector/component.py", f"st.components.v2.component({name}, js=sources['{file}'])")
+                  for name, file in (("CODE", "inspector.js"), ("NAME", "mount.js"))}
+INSPECTOR_FILES = [ROOT / "pages" / "ui" / "inspector" / name for name in ("inspector.js", "inspector.css", "mount.js")]
+# Ways for a script to write HTML, run text as code or reach the network.
+DANGEROUS_JS = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "Function(", "fetch(",
+                "XMLHttpRequest", "WebSocket", "EventSource", "sendBeacon", "import(", "http://", "https://", "@import")
+
+
 def dangerous_calls(tree) -> list[str]:
-    """Calls that run text as code or unpickle data, and ways to render text as HTML."""
+    """Calls that run text as code or unpickle data, ways to render text as HTML, and custom components."""
     found = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -285,19 +298,39 @@ def dangerous_calls(tree) -> list[str]:
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
             if name in {"eval", "exec", "html", "__import__"} or (name == "load" and "torch" in ast.unparse(node)):
                 found.append(ast.unparse(node))
+            elif "components." in ast.unparse(node.func):
+                found.append(ast.unparse(node))
             found += [ast.unparse(node) for k in node.keywords
                       if k.arg in {"unsafe_allow_html", "allow_pickle"} and ast.unparse(k.value) != "False"]
     return found
+
+
+def dangerous_js(text: str) -> list[str]:
+    return [token for token in DANGEROUS_JS if token in text]
 
 
 def test_no_code_execution_unpickling_or_raw_html_in_the_project():
     sources = project_sources()
     assert len(sources) > 20
     for path in sources:
-        assert dangerous_calls(ast.parse(path.read_text())) == [], path
+        calls = dangerous_calls(ast.parse(path.read_text()))
+        assert [c for c in calls if (path.relative_to(ROOT).as_posix(), c) not in OWN_COMPONENTS] == [], path
+
+
+def test_the_project_s_component_is_its_own_files_and_writes_text_only():
+    from pages.ui.inspector import component
+
+    assert component._sources() == {path.name: path.read_text() for path in INSPECTOR_FILES}
+    assert {path.parent for path in INSPECTOR_FILES} == {component.FOLDER}
+    for path in INSPECTOR_FILES:
+        assert dangerous_js(path.read_text()) == [], path
+    assert "textContent" in INSPECTOR_FILES[0].read_text()
 
 
 def test_the_security_scan_finds_what_it_looks_for():
     code = ("import pickle\nst.markdown(t, unsafe_allow_html=True)\neval(t)\nnp.load(f, allow_pickle=True)\n"
-            "st.html(t)\ntorch.load(f)\n")
-    assert len(dangerous_calls(ast.parse(code))) == 6
+            "st.html(t)\ntorch.load(f)\nst.components.v1.html(t)\nst.components.v2.component('x', html=t)\n"
+            "components.declare_component('x', url=u)\n")
+    assert len(dangerous_calls(ast.parse(code))) == 9
+    script = "node.innerHTML = t; fetch('https://example.com'); new WebSocket(u); document.write(t);"
+    assert dangerous_js(script) == ["innerHTML", "document.write", "fetch(", "WebSocket", "https://"]

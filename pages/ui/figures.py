@@ -70,7 +70,7 @@ def heatmap(values: np.ndarray, title: str, zmin: float, zmax: float, colorscale
     rows, cols = values.shape
     step = -(-max(rows, cols) // DISPLAY_MAX_SIDE)
     if max(rows, cols) > PICTURE_ABOVE_SIDE:
-        picture = _colored_png(values[::step, ::step], zmin, zmax, colorscale)
+        picture = colored_png(values[::step, ::step], zmin, zmax, colorscale)
         return go.Figure(go.Image(source=picture, dx=step, dy=step, x0=0, y0=0, hoverinfo="skip"),
                          layout=_layout((rows, cols), title, pad, height))
     annotate = values.size <= ANNOTATE_MAX_CELLS
@@ -97,31 +97,30 @@ def heatmap(values: np.ndarray, title: str, zmin: float, zmax: float, colorscale
 
 
 @lru_cache(maxsize=8)
-def _palette(colorscale: str) -> np.ndarray:
+def palette(colorscale: str) -> np.ndarray:
     """(256, 3) uint8 colours sampled evenly from a Plotly colour scale."""
     samples = plotly.colors.sample_colorscale(plotly.colors.get_colorscale(colorscale), np.linspace(0, 1, 256))
     return np.array([plotly.colors.unlabel_rgb(c) for c in samples], dtype=np.float64).round().astype(np.uint8)
 
 
-def _colored_png(values: np.ndarray, zmin: float, zmax: float, colorscale: str) -> str:
+def colored_png(values: np.ndarray, zmin: float, zmax: float, colorscale: str) -> str:
     """``values`` coloured like a heatmap on ``[zmin, zmax]``, as a PNG data URI (NaN is grey)."""
     span = (zmax - zmin) or 1.0
     index = np.clip(np.nan_to_num((values - zmin) / span * 255, nan=0), 0, 255).astype(np.uint8)
-    pixels = _palette(colorscale)[index]
+    pixels = palette(colorscale)[index]
     pixels[np.isnan(values)] = 128
+    return _png_uri(pixels)
+
+
+def rgb_png(channels: np.ndarray) -> str:
+    """A (3, H, W) array in [0, 1] as a PNG data URI."""
+    return _png_uri((np.clip(np.moveaxis(channels, 0, -1), 0, 1) * 255).astype(np.uint8))
+
+
+def _png_uri(pixels: np.ndarray) -> str:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def rgb_image(channels: np.ndarray, title: str, height: int = 360) -> go.Figure:
-    """A (3, H, W) array in [0, 1] as a colour picture, on the same axes as :func:`heatmap`
-    (drawn from every n-th pixel beyond ``DISPLAY_MAX_SIDE``, like the heatmaps)."""
-    rows, cols = channels.shape[-2:]
-    step = -(-max(rows, cols) // DISPLAY_MAX_SIDE)
-    pixels = (np.clip(np.moveaxis(channels[:, ::step, ::step], 0, -1), 0, 1) * 255).astype(np.uint8)
-    return go.Figure(go.Image(z=pixels, dx=step, dy=step, x0=0, y0=0, hoverinfo="skip"),
-                     layout=_layout((rows, cols), title, 0, height))
 
 
 def _outline(cells, color: str, dash: str, width: float) -> dict:

@@ -129,14 +129,6 @@ def take_click(chart_key: str) -> None:
     st.session_state[seen_key] = clicked
 
 
-def step_cell(out_shape, delta: int) -> None:
-    """Move the selected cell ``delta`` places in reading order, wrapping around."""
-    rows, cols = out_shape
-    i, j = selected_cell(out_shape)
-    flat = (i * cols + j + delta) % (rows * cols)
-    st.session_state[CELL_KEY] = divmod(flat, cols)
-
-
 def output_size_latex(in_size, settings) -> str:
     """PyTorch's output-size formula with this call's numbers, one line per axis."""
     k, s, p, d = settings.kernel, settings.stride, settings.padding, settings.pool_kwargs()["dilation"]
