@@ -1,12 +1,13 @@
 """Explore's inspector in a real Chromium: hover, play, keys and pins; screenshots are saved."""
 
+import re
 import time
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.browser import python_panel, screenshot, wait_idle
+from tests.browser import python_panel, require_browser, screenshot, wait_idle
 
+expect = require_browser()
 pytestmark = pytest.mark.browser
 
 LIT_CELLS = "els => els.map(e => [Number(e.dataset.row), Number(e.dataset.col)])"
@@ -153,3 +154,26 @@ def test_a_padded_window_lights_its_dotted_padding_and_shows_the_weights(page, a
     expect(page.locator("[data-cell='pad']")).to_have_count(20)  # the ring around 4x4
     expect(cell(page, "in", 1, 2).locator(".w")).to_have_text("×0.111")
     screenshot(page, "inspector_padding_weights")
+
+
+def test_the_url_keeps_the_pinned_cell(page, app_url):
+    open_explore(page, app_url, "kernel=2&stride=1")
+    cell(page, "out", 2, 1).click()
+    expect(python_panel(page)).to_have_text("max(2, 1, 2, 3) = 3")
+    expect(page).to_have_url(re.compile(r"cell=2%2C1|cell=2,1"))
+    page.reload()
+    wait_idle(page)
+    page.locator("[data-cell='out']").first.wait_for()
+    expect(python_panel(page)).to_have_text("max(2, 1, 2, 3) = 3")
+    assert current(page) == (2, 1)
+
+
+def test_the_inspector_speaks_chinese(page, app_url):
+    open_explore(page, app_url, "lang=zh&kernel=3&stride=1")
+    expect(page.locator("[data-role='play']")).to_have_text("▶ 播放")
+    cell(page, "in", 1, 1).hover()
+    expect(page.get_by_text("输入 (1, 1)：被 4 个窗口读取")).to_be_visible()
+    page.locator("[data-role='play']").click()
+    expect(page.locator("[data-role='play']")).to_have_text("⏸ 暂停")
+    page.locator("[data-role='play']").click()
+    screenshot(page, "zh_inspector")
