@@ -97,7 +97,8 @@ MESSAGES: dict[str, str] = {
     "image.decompression_bomb": "The image has more than {megapixels} megapixels; PoolScope accepts at most {limit} "
                                 "megapixels.",
     "image.unreadable": "The file is not an image PoolScope can read; upload a PNG, JPEG, WebP, BMP or GIF file.",
-    "image.too_many_pixels": "The image is {width} x {height} pixels; PoolScope accepts at most {limit} megapixels.",
+    "image.too_many_pixels": "The image is {height} x {width} pixels (height x width); PoolScope accepts at most "
+                             "{limit} megapixels.",
     "image.no_pixels": "The image has no pixels.",
     "image.damaged": "The image could not be decoded; the file may be truncated or damaged.",
     "example.unknown": "There is no example called {name}; choose one of {examples}.",

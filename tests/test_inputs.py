@@ -427,7 +427,8 @@ def test_too_many_pixels_refused_before_decoding(width, height):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         message = _error(lambda: load_image(_png_claiming_size(width, height)))
-    assert message == f"The image is {width} x {height} pixels; PoolScope accepts at most 40 megapixels."
+    assert message == (f"The image is {height} x {width} pixels (height x width); PoolScope accepts at most 40 "
+                       "megapixels.")
 
 
 def test_upload_too_large():

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from pooling_core import input_gradient, pool2d
 from pooling_core.explain import tied_windows, window_report
-from tests.apptest import figure, heatmap_values, run_app
+from tests.apptest import figure, heatmap_values, inspector_output, run_app
 from tests.strategies import TEXTBOOK, sliding_cases, t
 
 FLOATS = st.floats(-1e6, 1e6, allow_nan=False)
@@ -61,7 +61,7 @@ def test_min_ties_and_nan_follow_pytorch():
 def test_explore_shows_min_pooling_and_its_arithmetic():
     at = run_app(op="min")
     assert not at.exception and not at.error
-    np.testing.assert_array_equal(heatmap_values(figure(at, "Output")), [[1, 2], [1, 0]])
+    np.testing.assert_array_equal(inspector_output(at), [[1, 2], [1, 0]])
     assert at.code[0].value == "min(1, 1, 5, 6) = 1"
 
 

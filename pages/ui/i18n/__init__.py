@@ -64,6 +64,13 @@ def t(key: str, default: str | None = None, **fields) -> str:
     return text_in(language(), key, default, **fields)
 
 
+def section(lang: str, name: str) -> dict[str, str]:
+    """Every text of one catalog table in ``lang``, by its key inside the table (``[inspector] play``
+    is ``play``)."""
+    prefix = f"{name}."
+    return {key.removeprefix(prefix): text for key, text in catalog(lang).items() if key.startswith(prefix)}
+
+
 def operator_name(op) -> str:
     return t(f"op.{op.id}.name", op.name)
 

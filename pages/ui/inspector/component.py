@@ -8,6 +8,8 @@ from pathlib import Path
 import streamlit as st
 
 from pages.ui import views
+from pages.ui.i18n import section, text_in
+from pages.ui.state import CHANNELS
 
 NAME, CODE = "poolscope_inspector", "poolscope_inspector_code"
 FOLDER = Path(__file__).resolve().parent
@@ -16,6 +18,11 @@ FOLDER = Path(__file__).resolve().parent
 @cache
 def _sources() -> dict[str, str]:
     return {name: (FOLDER / name).read_text(encoding="utf-8") for name in ("inspector.js", "inspector.css", "mount.js")}
+
+
+def words(lang: str) -> dict:
+    """The component's texts in ``lang``, for :func:`pages.ui.inspector.payload.payload`."""
+    return {**section(lang, "inspector"), "channels": [text_in(lang, f"channel.{name}") for name in CHANNELS[:3]]}
 
 
 def _take_pin(key: str) -> None:

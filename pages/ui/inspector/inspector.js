@@ -43,6 +43,11 @@ function cellLabel(i, j) {
   return `(${i}, ${j})`;
 }
 
+// A text of the payload's words (the page's language) with its {fields} filled in.
+function fill(template, fields = {}) {
+  return template.replace(/\{(\w+)\}/g, (_, name) => String(fields[name]));
+}
+
 class Inspector {
   constructor(parent, css) {
     this.parent = parent;
@@ -96,14 +101,15 @@ class Inspector {
     const width = Math.max(this.parent.host ? this.parent.host.clientWidth : this.root.clientWidth, 600);
     const panelWidth = Math.floor((width - 32) / 2);
     const input = data.input;
-    const inTitle = `Input ${input.rows}x${input.cols}`;
+    const words = data.words;
+    const inTitle = fill(words.input_title, { rows: input.rows, cols: input.cols });
     if (data.mode === "grid") {
       this.inPanel = this.gridPanel(panels, "in", input, inTitle, panelWidth, data.pad);
     } else {
       this.inPanel = this.picturePanel(panels, "in", input, inTitle);
     }
     if (data.output) {
-      const outTitle = `Output ${data.output.rows}x${data.output.cols} (hover, click to pin)`;
+      const outTitle = fill(words.output_title, { rows: data.output.rows, cols: data.output.cols });
       this.outPanel = data.mode === "grid"
         ? this.gridPanel(panels, "out", data.output, outTitle, panelWidth, 0)
         : this.picturePanel(panels, "out", data.output, outTitle);
@@ -150,7 +156,8 @@ class Inspector {
           const text = map.text ? map.text[r][c] : "";
           cell.appendChild(el("span", { class: "v" }, text));
           cell.appendChild(el("span", { class: "w" }));
-          cell.title = `${side === "in" ? "input" : "output"} ${cellLabel(r, c)}: ${map.text ? text : value}`;
+          cell.title = fill(this.data.words[side === "in" ? "input_cell" : "output_cell"],
+            { cell: cellLabel(r, c), value: map.text ? text : value });
         }
         cells.set(`${r},${c}`, cell);
         grid.appendChild(cell);
@@ -210,26 +217,26 @@ class Inspector {
 
   controls() {
     const bar = el("div", { class: "controls" });
-    const labels = { previous: "◀ Previous", play: "▶ Play", next: "Next ▶" };
+    const words = this.data.words;
     this.buttons = {};
     for (const role of STEP_ROLES) {
-      const button = el("button", { type: "button", "data-role": role }, labels[role]);
+      const button = el("button", { type: "button", "data-role": role }, words[role]);
       button.addEventListener("click", () => (role === "play" ? this.toggle() : this.step(role === "next" ? 1 : -1)));
       this.buttons[role] = button;
       bar.appendChild(button);
     }
-    const speedLabel = el("label", { class: "speed" }, "Speed ");
+    const speedLabel = el("label", { class: "speed" }, words.speed);
     this.speedInput = el("input", { type: "range", min: "1", max: "8", step: "1", value: String(this.speed),
-      "data-role": "speed", "aria-label": "Play speed, cells a second" });
-    this.speedText = el("span", {}, `${this.speed}/s`);
+      "data-role": "speed", "aria-label": words.speed_aria });
+    this.speedText = el("span", {}, fill(words.per_second, { speed: this.speed }));
     this.speedInput.addEventListener("input", () => {
       this.speed = Number(this.speedInput.value);
-      this.speedText.textContent = `${this.speed}/s`;
+      this.speedText.textContent = fill(words.per_second, { speed: this.speed });
       if (this.timer !== null) this.play();
     });
     speedLabel.append(this.speedInput, this.speedText);
     this.scrub = el("input", { type: "range", min: "0", max: String(this.rows * this.cols - 1), step: "1",
-      value: "0", class: "scrub", "data-role": "scrub", "aria-label": "Output cell" });
+      value: "0", class: "scrub", "data-role": "scrub", "aria-label": words.scrub_aria });
     this.scrub.addEventListener("input", () => {
       const flat = Number(this.scrub.value);
       this.moveTo([Math.floor(flat / this.cols), flat % this.cols]);
@@ -310,8 +317,10 @@ class Inspector {
   // Output (i, j): its window lit on the input, the winning cell marked, the arithmetic written out.
   showWindow([i, j]) {
     const details = this.detailsOf(i, j);
-    const playing = this.timer !== null ? " · playing" : "";
-    this.status.textContent = `Output ${cellLabel(i, j)}${this.isPinned(i, j) ? " · pinned" : ""}${playing}`;
+    const words = this.data.words;
+    const playing = this.timer !== null ? words.playing : "";
+    const pinned = this.isPinned(i, j) ? words.pinned : "";
+    this.status.textContent = fill(words.output_status, { cell: cellLabel(i, j) }) + pinned + playing;
     if (this.outPanel.kind === "grid") {
       this.light(this.outPanel.cells.get(`${i},${j}`), "current");
       const [area] = details;
@@ -333,7 +342,7 @@ class Inspector {
       }
     }
     if (details === null) {
-      this.arithmetic.textContent = "Click the cell (or pause) to see its arithmetic.";
+      this.arithmetic.textContent = this.data.words.no_details;
     } else {
       const names = this.data.channels;
       this.arithmetic.textContent = details.map((d, k) => (names.length ? `${names[k]}: ` : "") + d.text).join("\n");
@@ -357,8 +366,8 @@ class Inspector {
       count = outRows.length * outCols.length;
       if (count) this.mark(this.outPanel, [outRows[0], outRows.at(-1)], [outCols[0], outCols.at(-1)], "lit");
     }
-    const windows = count === 1 ? "1 window" : `${count} windows`;
-    this.status.textContent = `Input ${cellLabel(i, j)}: ${count ? `read by ${windows}` : "read by no window"}`;
+    const read = count === 0 ? "read_by_none" : count === 1 ? "read_by_one" : "read_by_many";
+    this.status.textContent = fill(this.data.words[read], { cell: cellLabel(i, j), count });
     this.arithmetic.textContent = "";
   }
 
@@ -454,7 +463,7 @@ class Inspector {
     clearTimeout(this.pinTimer);
     this.pinTimer = null;
     this.timer = setInterval(() => this.step(1), 1000 / this.speed);
-    this.buttons.play.textContent = "⏸ Pause";
+    this.buttons.play.textContent = this.data.words.pause;
     this.buttons.play.setAttribute("aria-pressed", "true");
     this.render();
   }
@@ -464,7 +473,7 @@ class Inspector {
     if (this.timer === null) return;
     clearInterval(this.timer);
     this.timer = null;
-    this.buttons.play.textContent = "▶ Play";
+    this.buttons.play.textContent = this.data.words.play;
     this.buttons.play.setAttribute("aria-pressed", "false");
     if (pin) this.pinAt(this.current, true);
   }

@@ -22,7 +22,6 @@ GRID_MAX_OUTPUT_CELLS = 32 * 32
 GRID_MAX_INPUT_SIDE = figures.PICTURE_ABOVE_SIDE
 VALUES_MAX_CELLS = figures.ANNOTATE_MAX_CELLS
 COLOR_STOPS = 16
-CHANNEL_NAMES = ("Red", "Green", "Blue")
 
 
 def number(value: float) -> float | int | None:
@@ -50,14 +49,15 @@ def color_scale(zmin: float, zmax: float, colorscale: str = figures.SEQUENTIAL) 
             "colors": ["#{:02x}{:02x}{:02x}".format(*stop) for stop in stops]}
 
 
-def window_details(result: PoolResult, x: np.ndarray, i: int, j: int, lead: tuple = ()) -> dict:
+def window_details(result: PoolResult, x: np.ndarray, i: int, j: int, lead: tuple = (), translate=str) -> dict:
     """Output ``(i, j)``'s window: its present input cells ``[row, col, real]`` (real 0 is padding),
     the winning cell where the operator has indices, else the cells' weights where it has weights,
-    and the arithmetic. (A winner's weights are its one-hot: sending both would double the size.)"""
+    and the arithmetic, through ``translate`` (for a library ``Message``). (A winner's weights are
+    its one-hot: sending both would double the size.)"""
     report = window_report(result, x, i, j, lead=lead)
     positions = [(a, b) for a in range(len(report.rows)) for b in range(len(report.cols)) if report.present[a, b]]
     details = {"cells": [[int(report.rows[a]), int(report.cols[b]), int(report.real[a, b])] for a, b in positions],
-               "text": report.text}
+               "text": translate(report.text)}
     if result.indices is not None:
         details["winner"] = [int(v) for v in divmod(int(result.indices[lead][i, j]), result.geometry.in_size[1])]
     elif report.weights is not None:
@@ -66,12 +66,15 @@ def window_details(result: PoolResult, x: np.ndarray, i: int, j: int, lead: tupl
 
 
 def payload(x: np.ndarray, result: PoolResult | None, pinned: tuple[int, int], scale: tuple[float, float], *,
-            channel: int | None = None, pad: int = 0) -> dict:
+            words: dict, channel: int | None = None, pad: int = 0, translate=str) -> dict:
     """The component's data for input ``x`` ((H, W), or (3, H, W) in colour) and its pooling ``result``.
 
     ``channel`` picks a colour input's map; ``None`` on a colour input shows all three channels
     (as colour pictures, with the pinned cell's details per channel). ``result`` is ``None`` when
     the settings do not fit: the input is shown alone. ``pad`` is the padding ring to draw.
+    ``words`` are the component's texts in the reader's language (the catalogs' ``[inspector]``,
+    with ``channels`` the colour channels' names) and ``translate`` turns a library message into
+    the same language.
     """
     x = np.asarray(x, dtype=np.float64)
     all_three = x.ndim == 3 and channel is None
@@ -85,7 +88,7 @@ def payload(x: np.ndarray, result: PoolResult | None, pinned: tuple[int, int], s
         return picture(values, scale) if pictures else grid(values, values.size <= VALUES_MAX_CELLS)
 
     data = {"mode": "picture" if pictures else "grid", "scale": color_scale(*scale), "pad": int(pad),
-            "channels": [CHANNEL_NAMES[c] for (c,) in leads] if all_three else [],
+            "channels": [words["channels"][c] for (c,) in leads] if all_three else [], "words": words,
             "input": draw(x if all_three else plane)}
     if result is not None:
         data["output"] = draw(result.output if all_three else out)
@@ -96,12 +99,13 @@ def payload(x: np.ndarray, result: PoolResult | None, pinned: tuple[int, int], s
                                 "colPresent": geometry.col_present.astype(int).tolist()}
         else:
             rows, cols = out.shape
-            data["windows"] = [window_details(result, x, i, j, leads[0]) for i in range(rows) for j in range(cols)]
+            data["windows"] = [window_details(result, x, i, j, leads[0], translate) for i in range(rows)
+                               for j in range(cols)]
     # The browser rebuilds its grids only when this changes, not when a pin comes back from the server.
     data["digest"] = hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
     data["pinned"] = [int(v) for v in pinned]
     if result is not None and pictures:
-        data["details"] = [window_details(result, x, *pinned, lead) for lead in leads]
+        data["details"] = [window_details(result, x, *pinned, lead, translate) for lead in leads]
     return data
 
 
