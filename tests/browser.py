@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,18 @@ def start_server(port: int, root: Path = ROOT) -> subprocess.Popen:
             time.sleep(0.3)
     process.kill()
     raise RuntimeError("streamlit did not start within 60 s")
+
+
+@contextmanager
+def served():
+    """The app served on a free port for the block; its URL."""
+    port = free_port()
+    process = start_server(port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
 
 
 def wait_idle(page, timeout: float = 30_000) -> None:

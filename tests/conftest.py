@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_server
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, served
 
 # The tests pool tiny tensors, where torch's intra-op threads only compete with each other.
 torch.set_num_threads(1)
@@ -9,11 +9,8 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="session")
 def app_url():
-    port = free_port()
-    process = start_server(port)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=20)
+    with served() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

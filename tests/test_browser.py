@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.browser import ROOT, free_port, python_panel, require_browser, screenshot, start_server, wait_idle
+from tests.browser import ROOT, python_panel, require_browser, screenshot, served, wait_idle
 
 expect = require_browser()
 pytestmark = pytest.mark.browser
@@ -139,11 +139,8 @@ def test_upload_photo_in_colour_shows_all_three_channels(page, app_url):
 @pytest.fixture(scope="module")
 def fresh_server_url():
     """A server no one has opened yet: its first visitor comes from a deep link."""
-    port = free_port()
-    process = start_server(port)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=20)
+    with served() as url:
+        yield url
 
 
 def test_a_deep_link_to_a_fresh_server_opens_its_page_with_the_shared_sidebar(page, fresh_server_url):
