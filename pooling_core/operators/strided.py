@@ -1,0 +1,212 @@
+"""Sliding max and window sums from strided views of the input, as exact as PyTorch's kernels.
+
+A sliding window is a set of rows times a set of columns, so its max and its sum are separable:
+a pass along each row (one strided view per window column, reduced element-wise into the
+output) and then a pass along each column of that result costs ``kh + kw`` element-wise
+operations per output instead of ``kh * kw``. Views are cut to the output positions whose
+window cell is a real input cell, so padding is never materialised: max padding acts as
+``-inf`` and sum padding as 0, as in PyTorch.
+
+Ties and NaN follow PyTorch's CPU kernel (``val > maxval || isnan(val)``): the index is the
+first maximum in reading order, or the last NaN. The row pass runs first, so "first in the
+row, then the first such row" is the first in reading order.
+
+PyTorch's kernel stays where it is faster: :func:`fast_path` holds the sizes from which each
+path won in ``bench/run.py`` on this project's machine.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+# Smallest N*C*H*W at which the strided path beat PyTorch's kernel, per path and dtype
+# (bench/run.py --dispatch, 2 cores): below it, the per-view overhead of some microseconds
+# dominates.
+MIN_ELEMENTS = {
+    ("max", torch.float64): 0,
+    ("max", torch.float32): 0,
+    ("indices", torch.float64): 0,
+    ("indices", torch.float32): 0,
+    ("sum", torch.float64): 0,
+    ("sum", torch.float32): 0,
+}
+# Window offsets are kept as uint8.
+MAX_KERNEL = 256
+
+
+def fast_path(kind: str, x: torch.Tensor, geometry) -> bool:
+    """Whether the strided ``kind`` ("max", "indices" or "sum") is used for ``x`` over ``geometry``."""
+    if geometry.sliding is None or max(geometry.window_shape) > MAX_KERNEL:
+        return False
+    limit = MIN_ELEMENTS.get((kind, x.dtype))
+    return limit is not None and x.numel() >= limit
+
+
+def _runs(length: int, out: int, k: int, s: int, p: int, d: int):
+    """Per window offset ``t`` along one axis, the output ranges ``[lo, hi)`` whose cell ``t`` is
+    real, split into the part no earlier offset reached (``first``) and the rest, with the
+    input slice each reads: ``(t, slice, lo, hi, first)``."""
+    reached = [False] * out
+    runs = []
+    for t in range(k):
+        # Output j reads input j*s - p + t*d; keep 0 <= that < length.
+        lo = max(0, -(-(p - t * d) // s))
+        hi = min(out, (length - 1 + p - t * d) // s + 1)
+        j = lo
+        while j < hi:
+            first = not reached[j]
+            end = j
+            while end < hi and reached[end] != first:
+                reached[end] = True
+                end += 1
+            start = j * s - p + t * d
+            runs.append((t, slice(start, start + (end - j - 1) * s + 1, s), j, end, first))
+            j = end
+    return runs
+
+
+def _axis(x: torch.Tensor, dim: int, part):
+    return x[..., part] if dim == -1 else x[..., part, :]
+
+
+def _axes(geometry):
+    """Per axis (rows, then columns): (dim, runs) of the input plane."""
+    sliding = geometry.sliding
+    return [(dim, _runs(length, out, k, s, p, d)) for dim, length, out, k, s, p, d in zip(
+        (-2, -1), geometry.in_size, geometry.out_size, sliding["kernel_size"], sliding["stride"],
+        sliding["padding"], sliding["dilation"])]
+
+
+def _reduce(x: torch.Tensor, dim: int, runs, out: int, combine) -> torch.Tensor:
+    shape = list(x.shape)
+    shape[dim] = out
+    result = x.new_empty(shape)
+    for _, part, lo, hi, first in runs:
+        target = _axis(result, dim, slice(lo, hi))
+        view = _axis(x, dim, part)
+        if first:
+            target.copy_(view)
+        else:
+            combine(target, view)
+    return result
+
+
+def _maximum_into(target, view):
+    torch.maximum(view, target, out=target)
+
+
+def sliding_max(x: torch.Tensor, geometry) -> torch.Tensor:
+    """``F.max_pool2d(x, **geometry.sliding)``, bit for bit, by a row pass then a column pass."""
+    (row_dim, row_runs), (col_dim, col_runs) = _axes(geometry)
+    rows = _reduce(x, col_dim, col_runs, geometry.out_size[1], _maximum_into)
+    out = _reduce(rows, row_dim, row_runs, geometry.out_size[0], _maximum_into)
+    # torch.maximum returns either operand of a tie between -0.0 and 0.0 (it differs between its
+    # vector loop and the loop's tail); PyTorch's kernel returns the first in reading order.
+    return F.max_pool2d(x, **geometry.sliding) if _signed_zero_ties(x, out) else out
+
+
+def _signed_zero_ties(x, out) -> bool:
+    """Whether a window's maximum is a zero and ``x`` holds a -0.0, so its sign may be wrong."""
+    return bool((out == 0).any()) and bool(torch.signbit(x[x == 0]).any())
+
+
+def _tracked(values, dim, runs, out, carried=None):
+    """Max of ``values`` along ``dim`` with the offset of its first maximum, and ``carried``
+    (the previous pass's offsets) taken along from that cell. ``torch.where`` and
+    ``masked_fill_`` cost several times a comparison here, so offsets are updated by uint8
+    arithmetic. A NaN is not picked as PyTorch picks it; callers check for NaN in the output."""
+    shape = list(values.shape)
+    shape[dim] = out
+    picked = torch.zeros(shape, dtype=torch.uint8)
+    taken = None if carried is None else torch.empty(shape, dtype=torch.uint8)
+    running = values.new_empty(shape)
+    for t, part, lo, hi, first in runs:
+        window = slice(lo, hi)
+        target, view = _axis(running, dim, window), _axis(values, dim, part)
+        if first:
+            target.copy_(view)
+            _axis(picked, dim, window).fill_(t)
+            if carried is not None:
+                _axis(taken, dim, window).copy_(_axis(carried, dim, part))
+            continue
+        wins = torch.gt(view, target).view(torch.uint8)
+        torch.maximum(view, target, out=target)
+        # Offsets rise with t, so a later win always holds the larger offset.
+        chosen = _axis(picked, dim, window)
+        torch.maximum(chosen, wins * t, out=chosen)
+        if carried is not None:
+            # kept + wins * (new - kept), exact in uint8's wrapping arithmetic.
+            kept = _axis(taken, dim, window)
+            kept.add_(wins * (_axis(carried, dim, part) - kept))
+    return running, picked, taken
+
+
+def sliding_max_with_indices(x: torch.Tensor, geometry) -> tuple[torch.Tensor, torch.Tensor]:
+    """``F.max_pool2d(x, **geometry.sliding, return_indices=True)``: the same values and indices
+    (flat offsets into each ``H*W`` plane)."""
+    (row_dim, row_runs), (col_dim, col_runs) = _axes(geometry)
+    sliding = geometry.sliding
+    rows, col_picked, _ = _tracked(x, col_dim, col_runs, geometry.out_size[1])
+    out, row_picked, col_offsets = _tracked(rows, row_dim, row_runs, geometry.out_size[0], col_picked)
+    if torch.isnan(out).any() or _signed_zero_ties(x, out):
+        return F.max_pool2d(x, **sliding, return_indices=True)
+    (sh, sw), (ph, pw), (dh, dw) = sliding["stride"], sliding["padding"], sliding["dilation"]
+    width = geometry.in_size[1]
+    first_row = torch.arange(geometry.out_size[0]) * sh - ph
+    first_col = torch.arange(geometry.out_size[1]) * sw - pw
+    start = first_row[:, None] * width + first_col
+    indices = torch.add(start, row_picked, alpha=dh * width)
+    return out, indices.add_(col_offsets, alpha=dw)
+
+
+class _MaxPool(torch.autograd.Function):
+    """Max pooling whose backward sends each output's gradient to its index only, as PyTorch's does
+    (``torch.maximum`` would split it between tied values)."""
+
+    @staticmethod
+    def forward(ctx, x, geometry):
+        out, indices = sliding_max_with_indices(x, geometry)
+        ctx.save_for_backward(x, indices)
+        ctx.geometry = geometry
+        ctx.mark_non_differentiable(indices)
+        return out, indices
+
+    @staticmethod
+    def backward(ctx, grad, _):
+        x, indices = ctx.saved_tensors
+        gradient = torch.ops.aten.max_pool2d_with_indices_backward(grad, x, *ctx.geometry.sliding.values(), indices)
+        return gradient, None
+
+
+def max_pool(x: torch.Tensor, geometry, return_indices: bool = False):
+    """Sliding max pooling by the fastest exact path; differentiable with PyTorch's routing."""
+    if torch.is_grad_enabled() and x.requires_grad:
+        if fast_path("indices", x, geometry):
+            out, indices = _MaxPool.apply(x, geometry)
+            return (out, indices) if return_indices else out
+    elif return_indices:
+        if fast_path("indices", x, geometry):
+            return sliding_max_with_indices(x, geometry)
+    elif fast_path("max", x, geometry):
+        return sliding_max(x, geometry)
+    return F.max_pool2d(x, **geometry.sliding, return_indices=return_indices)
+
+
+def _add_into(target, view):
+    target.add_(view)
+
+
+def sliding_sum(x: torch.Tensor, geometry) -> torch.Tensor:
+    """Each window's sum (padding adds 0), by a column pass then a row pass: the column pass
+    reads whole rows, contiguous, and leaves the strided row pass the smaller array."""
+    (row_dim, row_runs), (col_dim, col_runs) = _axes(geometry)
+    columns = _reduce(x, row_dim, row_runs, geometry.out_size[0], _add_into)
+    return _reduce(columns, col_dim, col_runs, geometry.out_size[1], _add_into)
+
+
+def window_counts(geometry, real: bool, dtype) -> torch.Tensor:
+    """(Ho, Wo) cells per window: the real input cells, or (``real=False``) the cells inside the
+    padded input, which is PyTorch's ``count_include_pad`` divisor."""
+    rows, cols = geometry._axis_masks() if real else (geometry.row_present, geometry.col_present)
+    return torch.as_tensor(rows.sum(1)[:, None] * cols.sum(1)[None, :], dtype=dtype)
