@@ -12,7 +12,7 @@ first maximum in reading order, or the last NaN. The row pass runs first, so "fi
 row, then the first such row" is the first in reading order.
 
 PyTorch's kernel stays where it is faster: :func:`fast_path` holds the sizes from which each
-path won in ``bench/run.py`` on this project's machine.
+path won in ``bench/run.py --dispatch`` on this project's machine.
 """
 
 from __future__ import annotations
@@ -20,16 +20,17 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-# Smallest N*C*H*W at which the strided path beat PyTorch's kernel, per path and dtype
-# (bench/run.py --dispatch, 2 cores): below it, the per-view overhead of some microseconds
-# dominates.
+# Smallest N*C*H*W from which the strided path beat PyTorch's kernel in all three cases of
+# ``bench/run.py --dispatch`` (1x3xNxN; kernel 2 stride 2, kernel 3 stride 2 padding 1, kernel 3
+# stride 1 padding 1; 2 cores; see bench/README.md). Below, the per-view overhead of some
+# microseconds dominates: an 8x8 grid stays with PyTorch, a photo takes the strided path.
 MIN_ELEMENTS = {
-    ("max", torch.float64): 0,
-    ("max", torch.float32): 0,
-    ("indices", torch.float64): 0,
-    ("indices", torch.float32): 0,
-    ("sum", torch.float64): 0,
-    ("sum", torch.float32): 0,
+    ("max", torch.float64): 3 * 192**2,
+    ("max", torch.float32): 3 * 192**2,
+    ("indices", torch.float64): 3 * 192**2,
+    ("indices", torch.float32): 3 * 192**2,
+    ("sum", torch.float64): 3 * 256**2,
+    ("sum", torch.float32): 3 * 192**2,
 }
 # Window offsets are kept as uint8.
 MAX_KERNEL = 256
@@ -38,6 +39,9 @@ MAX_KERNEL = 256
 def fast_path(kind: str, x: torch.Tensor, geometry) -> bool:
     """Whether the strided ``kind`` ("max", "indices" or "sum") is used for ``x`` over ``geometry``."""
     if geometry.sliding is None or max(geometry.window_shape) > MAX_KERNEL:
+        return False
+    if kind == "sum" and torch.is_grad_enabled() and x.requires_grad:
+        # Autograd through the views' slices took 3 to 5 times avg_pool2d's backward.
         return False
     limit = MIN_ELEMENTS.get((kind, x.dtype))
     return limit is not None and x.numel() >= limit
@@ -96,14 +100,15 @@ def _maximum_into(target, view):
     torch.maximum(view, target, out=target)
 
 
-def sliding_max(x: torch.Tensor, geometry) -> torch.Tensor:
-    """``F.max_pool2d(x, **geometry.sliding)``, bit for bit, by a row pass then a column pass."""
+def sliding_max(x: torch.Tensor, geometry) -> torch.Tensor | None:
+    """``F.max_pool2d(x, **geometry.sliding)``, bit for bit (NaN where it has NaN), by a row pass
+    then a column pass; ``None`` where a zero maximum's sign is in doubt."""
     (row_dim, row_runs), (col_dim, col_runs) = _axes(geometry)
     rows = _reduce(x, col_dim, col_runs, geometry.out_size[1], _maximum_into)
     out = _reduce(rows, row_dim, row_runs, geometry.out_size[0], _maximum_into)
     # torch.maximum returns either operand of a tie between -0.0 and 0.0 (it differs between its
     # vector loop and the loop's tail); PyTorch's kernel returns the first in reading order.
-    return F.max_pool2d(x, **geometry.sliding) if _signed_zero_ties(x, out) else out
+    return None if _signed_zero_ties(x, out) else out
 
 
 def _signed_zero_ties(x, out) -> bool:
@@ -142,15 +147,16 @@ def _tracked(values, dim, runs, out, carried=None):
     return running, picked, taken
 
 
-def sliding_max_with_indices(x: torch.Tensor, geometry) -> tuple[torch.Tensor, torch.Tensor]:
+def sliding_max_with_indices(x: torch.Tensor, geometry) -> tuple[torch.Tensor, torch.Tensor] | None:
     """``F.max_pool2d(x, **geometry.sliding, return_indices=True)``: the same values and indices
-    (flat offsets into each ``H*W`` plane)."""
+    (flat offsets into each ``H*W`` plane); ``None`` where an output is NaN or a zero maximum's
+    sign is in doubt."""
     (row_dim, row_runs), (col_dim, col_runs) = _axes(geometry)
     sliding = geometry.sliding
     rows, col_picked, _ = _tracked(x, col_dim, col_runs, geometry.out_size[1])
     out, row_picked, col_offsets = _tracked(rows, row_dim, row_runs, geometry.out_size[0], col_picked)
     if torch.isnan(out).any() or _signed_zero_ties(x, out):
-        return F.max_pool2d(x, **sliding, return_indices=True)
+        return None
     (sh, sw), (ph, pw), (dh, dw) = sliding["stride"], sliding["padding"], sliding["dilation"]
     width = geometry.in_size[1]
     first_row = torch.arange(geometry.out_size[0]) * sh - ph
@@ -161,35 +167,38 @@ def sliding_max_with_indices(x: torch.Tensor, geometry) -> tuple[torch.Tensor, t
 
 
 class _MaxPool(torch.autograd.Function):
-    """Max pooling whose backward sends each output's gradient to its index only, as PyTorch's does
-    (``torch.maximum`` would split it between tied values)."""
+    """Max pooling whose backward is PyTorch's: each output's gradient goes to its index only
+    (``torch.maximum``'s own backward would split it between tied values)."""
 
     @staticmethod
     def forward(ctx, x, geometry):
-        out, indices = sliding_max_with_indices(x, geometry)
+        found = sliding_max_with_indices(x, geometry)
+        out, indices = F.max_pool2d(x, **geometry.sliding, return_indices=True) if found is None else found
         ctx.save_for_backward(x, indices)
-        ctx.geometry = geometry
+        ctx.sliding = geometry.sliding
         ctx.mark_non_differentiable(indices)
         return out, indices
 
     @staticmethod
     def backward(ctx, grad, _):
         x, indices = ctx.saved_tensors
-        gradient = torch.ops.aten.max_pool2d_with_indices_backward(grad, x, *ctx.geometry.sliding.values(), indices)
+        s = ctx.sliding
+        gradient = torch.ops.aten.max_pool2d_with_indices_backward(
+            grad, x, s["kernel_size"], s["stride"], s["padding"], s["dilation"], s["ceil_mode"], indices)
         return gradient, None
 
 
 def max_pool(x: torch.Tensor, geometry, return_indices: bool = False):
-    """Sliding max pooling by the fastest exact path; differentiable with PyTorch's routing."""
+    """Sliding max pooling (and its indices) by the fastest exact path; differentiable with
+    PyTorch's routing."""
     if torch.is_grad_enabled() and x.requires_grad:
         if fast_path("indices", x, geometry):
             out, indices = _MaxPool.apply(x, geometry)
             return (out, indices) if return_indices else out
-    elif return_indices:
-        if fast_path("indices", x, geometry):
-            return sliding_max_with_indices(x, geometry)
-    elif fast_path("max", x, geometry):
-        return sliding_max(x, geometry)
+    elif fast_path("indices" if return_indices else "max", x, geometry):
+        found = sliding_max_with_indices(x, geometry) if return_indices else sliding_max(x, geometry)
+        if found is not None:
+            return found
     return F.max_pool2d(x, **geometry.sliding, return_indices=return_indices)
 
 
