@@ -54,6 +54,8 @@ def _root(total, p):
     """``total^(1/p)``; an all-zero window outputs 0 with gradient 0 (the root has an infinite
     slope at 0). NaN stays NaN."""
     zero = total == 0
+    if not zero.any():  # the usual case; two masked_fill passes cost more than the root itself
+        return total ** (1.0 / p)
     return (total.masked_fill(zero, 1.0) ** (1.0 / p)).masked_fill_(zero, 0.0)
 
 

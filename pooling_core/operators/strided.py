@@ -47,16 +47,26 @@ def fast_path(kind: str, x: torch.Tensor, geometry) -> bool:
     return limit is not None and x.numel() >= limit
 
 
-def _runs(length: int, out: int, k: int, s: int, p: int, d: int):
-    """Per window offset ``t`` along one axis, the output ranges ``[lo, hi)`` whose cell ``t`` is
-    real, split into the part no earlier offset reached (``first``) and the rest, with the
-    input slice each reads: ``(t, slice, lo, hi, first)``."""
-    reached = [False] * out
-    runs = []
+def _offsets(length: int, out: int, k: int, s: int, p: int, d: int):
+    """Per window offset ``t`` along one axis: ``(t, lo, hi, part)``, the outputs ``[lo, hi)``
+    whose cell ``t`` is a real input cell and the input slice they read."""
+    offsets = []
     for t in range(k):
         # Output j reads input j*s - p + t*d; keep 0 <= that < length.
         lo = max(0, -(-(p - t * d) // s))
         hi = min(out, (length - 1 + p - t * d) // s + 1)
+        if lo < hi:
+            start = lo * s - p + t * d
+            offsets.append((t, lo, hi, slice(start, start + (hi - lo - 1) * s + 1, s)))
+    return offsets
+
+
+def _runs(offsets, out: int, s: int, done: int = 0):
+    """The offsets after the first ``done`` (which reach every output), each split into the
+    outputs no earlier offset reached (``first``) and the rest: ``(t, part, lo, hi, first)``."""
+    reached = [done > 0] * out
+    runs = []
+    for t, lo, hi, part in offsets[done:]:
         j = lo
         while j < hi:
             first = not reached[j]
@@ -64,7 +74,7 @@ def _runs(length: int, out: int, k: int, s: int, p: int, d: int):
             while end < hi and reached[end] != first:
                 reached[end] = True
                 end += 1
-            start = j * s - p + t * d
+            start = part.start + (j - lo) * s
             runs.append((t, slice(start, start + (end - j - 1) * s + 1, s), j, end, first))
             j = end
     return runs
@@ -75,18 +85,31 @@ def _axis(x: torch.Tensor, dim: int, part):
 
 
 def _axes(geometry):
-    """Per axis (rows, then columns): (dim, runs) of the input plane."""
+    """Per axis (rows, then columns): ``(dim, offsets, out, stride)``."""
     sliding = geometry.sliding
-    return [(dim, _runs(length, out, k, s, p, d)) for dim, length, out, k, s, p, d in zip(
+    return [(dim, _offsets(length, out, k, s, p, d), out, s) for dim, length, out, k, s, p, d in zip(
         (-2, -1), geometry.in_size, geometry.out_size, sliding["kernel_size"], sliding["stride"],
         sliding["padding"], sliding["dilation"])]
 
 
-def _reduce(x: torch.Tensor, dim: int, runs, out: int, combine) -> torch.Tensor:
-    shape = list(x.shape)
-    shape[dim] = out
-    result = x.new_empty(shape)
-    for _, part, lo, hi, first in runs:
+def _whole_pair(offsets, out: int) -> bool:
+    """The first two offsets reach every output (no padding or overhang at either end)."""
+    return len(offsets) >= 2 and all(lo == 0 and hi == out for _, lo, hi, _ in offsets[:2])
+
+
+def _reduce(x: torch.Tensor, axis, combine, pair) -> torch.Tensor:
+    """Fold the views of every offset along ``axis`` into one tensor: ``combine(target, view)`` in
+    place, ``pair(a, b)`` into a new tensor, which saves the copy that would start the result. The
+    fold must not depend on the order (a max, or a sum to rounding)."""
+    dim, offsets, out, s = axis
+    done = 2 if _whole_pair(offsets, out) else 0
+    if done:
+        result = pair(_axis(x, dim, offsets[0][3]), _axis(x, dim, offsets[1][3]))
+    else:
+        shape = list(x.shape)
+        shape[dim] = out
+        result = x.new_empty(shape)
+    for _, part, lo, hi, first in _runs(offsets, out, s, done):
         target = _axis(result, dim, slice(lo, hi))
         view = _axis(x, dim, part)
         if first:
@@ -103,9 +126,8 @@ def _maximum_into(target, view):
 def sliding_max(x: torch.Tensor, geometry) -> torch.Tensor | None:
     """``F.max_pool2d(x, **geometry.sliding)``, bit for bit (NaN where it has NaN), by a row pass
     then a column pass; ``None`` where a zero maximum's sign is in doubt."""
-    (row_dim, row_runs), (col_dim, col_runs) = _axes(geometry)
-    rows = _reduce(x, col_dim, col_runs, geometry.out_size[1], _maximum_into)
-    out = _reduce(rows, row_dim, row_runs, geometry.out_size[0], _maximum_into)
+    row_axis, col_axis = _axes(geometry)
+    out = _reduce(_reduce(x, col_axis, _maximum_into, torch.maximum), row_axis, _maximum_into, torch.maximum)
     # torch.maximum returns either operand of a tie between -0.0 and 0.0 (it differs between its
     # vector loop and the loop's tail); PyTorch's kernel returns the first in reading order.
     return None if _signed_zero_ties(x, out) else out
@@ -116,17 +138,27 @@ def _signed_zero_ties(x, out) -> bool:
     return bool((out == 0).any()) and bool(torch.signbit(x[x == 0]).any())
 
 
-def _tracked(values, dim, runs, out, carried=None):
-    """Max of ``values`` along ``dim`` with the offset of its first maximum, and ``carried``
+def _tracked(values, axis, carried=None):
+    """Max of ``values`` along ``axis`` with the offset of its first maximum, and ``carried``
     (the previous pass's offsets) taken along from that cell. ``torch.where`` and
     ``masked_fill_`` cost several times a comparison here, so offsets are updated by uint8
     arithmetic. A NaN is not picked as PyTorch picks it; callers check for NaN in the output."""
-    shape = list(values.shape)
-    shape[dim] = out
-    picked = torch.zeros(shape, dtype=torch.uint8)
-    taken = None if carried is None else torch.empty(shape, dtype=torch.uint8)
-    running = values.new_empty(shape)
-    for t, part, lo, hi, first in runs:
+    dim, offsets, out, s = axis
+    done = 2 if _whole_pair(offsets, out) and offsets[0][0] == 0 and offsets[1][0] == 1 else 0
+    if done:
+        first, second = _axis(values, dim, offsets[0][3]), _axis(values, dim, offsets[1][3])
+        picked = torch.gt(second, first).view(torch.uint8)  # offset 1 where it wins, else 0
+        running = torch.maximum(second, first)
+        if carried is not None:
+            kept = _axis(carried, dim, offsets[0][3])
+            taken = torch.sub(_axis(carried, dim, offsets[1][3]), kept).mul_(picked).add_(kept)
+    else:
+        shape = list(values.shape)
+        shape[dim] = out
+        running = values.new_empty(shape)
+        picked = torch.zeros(shape, dtype=torch.uint8)
+        taken = None if carried is None else torch.empty(shape, dtype=torch.uint8)
+    for t, part, lo, hi, first in _runs(offsets, out, s, done):
         window = slice(lo, hi)
         target, view = _axis(running, dim, window), _axis(values, dim, part)
         if first:
@@ -144,17 +176,17 @@ def _tracked(values, dim, runs, out, carried=None):
             # kept + wins * (new - kept), exact in uint8's wrapping arithmetic.
             kept = _axis(taken, dim, window)
             kept.add_(wins * (_axis(carried, dim, part) - kept))
-    return running, picked, taken
+    return running, picked, None if carried is None else taken
 
 
 def sliding_max_with_indices(x: torch.Tensor, geometry) -> tuple[torch.Tensor, torch.Tensor] | None:
     """``F.max_pool2d(x, **geometry.sliding, return_indices=True)``: the same values and indices
     (flat offsets into each ``H*W`` plane); ``None`` where an output is NaN or a zero maximum's
     sign is in doubt."""
-    (row_dim, row_runs), (col_dim, col_runs) = _axes(geometry)
+    row_axis, col_axis = _axes(geometry)
     sliding = geometry.sliding
-    rows, col_picked, _ = _tracked(x, col_dim, col_runs, geometry.out_size[1])
-    out, row_picked, col_offsets = _tracked(rows, row_dim, row_runs, geometry.out_size[0], col_picked)
+    rows, col_picked, _ = _tracked(x, col_axis)
+    out, row_picked, col_offsets = _tracked(rows, row_axis, col_picked)
     if torch.isnan(out).any() or _signed_zero_ties(x, out):
         return None
     (sh, sw), (ph, pw), (dh, dw) = sliding["stride"], sliding["padding"], sliding["dilation"]
@@ -209,9 +241,8 @@ def _add_into(target, view):
 def sliding_sum(x: torch.Tensor, geometry) -> torch.Tensor:
     """Each window's sum (padding adds 0), by a column pass then a row pass: the column pass
     reads whole rows, contiguous, and leaves the strided row pass the smaller array."""
-    (row_dim, row_runs), (col_dim, col_runs) = _axes(geometry)
-    columns = _reduce(x, row_dim, row_runs, geometry.out_size[0], _add_into)
-    return _reduce(columns, col_dim, col_runs, geometry.out_size[1], _add_into)
+    row_axis, col_axis = _axes(geometry)
+    return _reduce(_reduce(x, row_axis, _add_into, torch.add), col_axis, _add_into, torch.add)
 
 
 def window_counts(geometry, real: bool, dtype) -> torch.Tensor:
