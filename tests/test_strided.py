@@ -77,8 +77,8 @@ def test_max_indices_are_pytorchs(case, dtype):
     x, kw, geometry = prepare(case, dtype)
     expected, expected_indices = F.max_pool2d(x, **kw, return_indices=True)
     found = strided.sliding_max_with_indices(x, geometry)
-    if found is None:
-        assert torch.isnan(expected).any() or zero_sign_in_doubt(x, expected)
+    if found is None:  # left to PyTorch: a NaN output (or +inf and -inf ones), or a doubtful zero
+        assert torch.isnan(expected.sum()) or zero_sign_in_doubt(x, expected)
     else:
         assert_same_bits(found[0], expected)
         assert torch.equal(found[1], expected_indices)
