@@ -61,23 +61,28 @@ def _offsets(length: int, out: int, k: int, s: int, p: int, d: int):
     return offsets
 
 
-def _runs(offsets, out: int, s: int, done: int = 0):
-    """The offsets after the first ``done`` (which reach every output), each split into the
-    outputs no earlier offset reached (``first``) and the rest: ``(t, part, lo, hi, first)``."""
-    reached = [done > 0] * out
+def _runs(offsets, out: int, s: int, reached: bool = False):
+    """Each offset split into the outputs no earlier offset reached (``first``) and the rest:
+    ``(t, part, lo, hi, first)``. ``reached``: every output is reached already."""
+    seen = [reached] * out
     runs = []
-    for t, lo, hi, part in offsets[done:]:
+    for t, lo, hi, part in offsets:
         j = lo
         while j < hi:
-            first = not reached[j]
+            first = not seen[j]
             end = j
-            while end < hi and reached[end] != first:
-                reached[end] = True
+            while end < hi and seen[end] != first:
+                seen[end] = True
                 end += 1
-            start = part.start + (j - lo) * s
-            runs.append((t, slice(start, start + (end - j - 1) * s + 1, s), j, end, first))
+            runs.append((t, _narrow(part, lo, j, end, s), j, end, first))
             j = end
     return runs
+
+
+def _narrow(part: slice, lo: int, start: int, stop: int, s: int) -> slice:
+    """The input slice of outputs ``[start, stop)`` within ``part``, which reads outputs from ``lo``."""
+    first = part.start + (start - lo) * s
+    return slice(first, first + (stop - start - 1) * s + 1, s)
 
 
 def _axis(x: torch.Tensor, dim: int, part):
@@ -92,24 +97,35 @@ def _axes(geometry):
         sliding["padding"], sliding["dilation"])]
 
 
-def _whole_pair(offsets, out: int) -> bool:
-    """The first two offsets reach every output (no padding or overhang at either end)."""
-    return len(offsets) >= 2 and all(lo == 0 and hi == out for _, lo, hi, _ in offsets[:2])
+def _is_whole(offset, out: int) -> bool:
+    return offset[1] == 0 and offset[2] == out
+
+
+def _empty(values: torch.Tensor, dim: int, out: int, dtype=None) -> torch.Tensor:
+    shape = list(values.shape)
+    shape[dim] = out
+    return torch.empty(shape, dtype=dtype or values.dtype)
 
 
 def _reduce(x: torch.Tensor, axis, combine, pair) -> torch.Tensor:
-    """Fold the views of every offset along ``axis`` into one tensor: ``combine(target, view)`` in
-    place, ``pair(a, b)`` into a new tensor, which saves the copy that would start the result. The
-    fold must not depend on the order (a max, or a sum to rounding)."""
+    """Fold the views of every offset along ``axis`` into one tensor by ``combine(target, view)``
+    in place. An offset that reaches every output and another one start the result by
+    ``pair(a, b, out=...)`` instead of a copy. The fold must not depend on the order (a max, or a
+    sum to rounding)."""
     dim, offsets, out, s = axis
-    done = 2 if _whole_pair(offsets, out) else 0
-    if done:
-        result = pair(_axis(x, dim, offsets[0][3]), _axis(x, dim, offsets[1][3]))
+    result = _empty(x, dim, out)
+    base = next((o for o in offsets if _is_whole(o, out)), None)
+    if base is None or len(offsets) < 2:
+        rest, reached = offsets, False
     else:
-        shape = list(x.shape)
-        shape[dim] = out
-        result = x.new_empty(shape)
-    for _, part, lo, hi, first in _runs(offsets, out, s, done):
+        other = next(o for o in offsets if o is not base)
+        _, lo, hi, part = other
+        pair(_axis(x, dim, _narrow(base[3], 0, lo, hi, s)), _axis(x, dim, part), out=_axis(result, dim, slice(lo, hi)))
+        for start, stop in ((0, lo), (hi, out)):
+            if start < stop:
+                _axis(result, dim, slice(start, stop)).copy_(_axis(x, dim, _narrow(base[3], 0, start, stop, s)))
+        rest, reached = [o for o in offsets if o is not base and o is not other], True
+    for _, part, lo, hi, first in _runs(rest, out, s, reached):
         target = _axis(result, dim, slice(lo, hi))
         view = _axis(x, dim, part)
         if first:
@@ -144,21 +160,36 @@ def _tracked(values, axis, carried=None):
     ``masked_fill_`` cost several times a comparison here, so offsets are updated by uint8
     arithmetic. A NaN is not picked as PyTorch picks it; callers check for NaN in the output."""
     dim, offsets, out, s = axis
-    done = 2 if _whole_pair(offsets, out) and offsets[0][0] == 0 and offsets[1][0] == 1 else 0
-    if done:
-        first, second = _axis(values, dim, offsets[0][3]), _axis(values, dim, offsets[1][3])
-        picked = torch.gt(second, first).view(torch.uint8)  # offset 1 where it wins, else 0
-        running = torch.maximum(second, first)
+    running = _empty(values, dim, out)
+    picked = _empty(values, dim, out, torch.uint8)
+    taken = None if carried is None else _empty(values, dim, out, torch.uint8)
+    rest, reached = offsets, False
+    if len(offsets) >= 2 and (_is_whole(offsets[0], out) or _is_whole(offsets[1], out)):
+        # The first two offsets without a copy: where both are real, the second wins if greater;
+        # elsewhere only the whole one is.
+        (t0, lo0, hi0, part0), (t1, lo1, hi1, part1) = offsets[:2]
+        lo, hi = max(lo0, lo1), min(hi0, hi1)
+        window = slice(lo, hi)
+        both = _narrow(part0, lo0, lo, hi, s), _narrow(part1, lo1, lo, hi, s)
+        first, second = _axis(values, dim, both[0]), _axis(values, dim, both[1])
+        chosen = _axis(picked, dim, window)
+        torch.gt(second, first, out=_axis(picked.view(torch.bool), dim, window))
+        torch.maximum(second, first, out=_axis(running, dim, window))
         if carried is not None:
-            kept = _axis(carried, dim, offsets[0][3])
-            taken = torch.sub(_axis(carried, dim, offsets[1][3]), kept).mul_(picked).add_(kept)
-    else:
-        shape = list(values.shape)
-        shape[dim] = out
-        running = values.new_empty(shape)
-        picked = torch.zeros(shape, dtype=torch.uint8)
-        taken = None if carried is None else torch.empty(shape, dtype=torch.uint8)
-    for t, part, lo, hi, first in _runs(offsets, out, s, done):
+            kept = _axis(carried, dim, both[0])
+            torch.sub(_axis(carried, dim, both[1]), kept, out=_axis(taken, dim, window)).mul_(chosen).add_(kept)
+        if (t0, t1) != (0, 1):
+            chosen.mul_(t1 - t0).add_(t0)
+        whole_t, whole_lo, whole_part = (t0, lo0, part0) if _is_whole(offsets[0], out) else (t1, lo1, part1)
+        for start, stop in ((0, lo), (hi, out)):
+            if start < stop:
+                part = _narrow(whole_part, whole_lo, start, stop, s)
+                _axis(running, dim, slice(start, stop)).copy_(_axis(values, dim, part))
+                _axis(picked, dim, slice(start, stop)).fill_(whole_t)
+                if carried is not None:
+                    _axis(taken, dim, slice(start, stop)).copy_(_axis(carried, dim, part))
+        rest, reached = offsets[2:], True
+    for t, part, lo, hi, first in _runs(rest, out, s, reached):
         window = slice(lo, hi)
         target, view = _axis(running, dim, window), _axis(values, dim, part)
         if first:
@@ -176,7 +207,7 @@ def _tracked(values, axis, carried=None):
             # kept + wins * (new - kept), exact in uint8's wrapping arithmetic.
             kept = _axis(taken, dim, window)
             kept.add_(wins * (_axis(carried, dim, part) - kept))
-    return running, picked, None if carried is None else taken
+    return running, picked, taken
 
 
 def sliding_max_with_indices(x: torch.Tensor, geometry) -> tuple[torch.Tensor, torch.Tensor] | None:
