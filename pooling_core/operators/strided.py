@@ -25,8 +25,8 @@ import torch.nn.functional as F
 # stride 1 padding 1; 2 cores; see bench/README.md). Below, the per-view overhead of some
 # microseconds dominates: an 8x8 grid stays with PyTorch, a photo takes the strided path.
 MIN_ELEMENTS = {
-    ("max", torch.float64): 3 * 192**2,
-    ("max", torch.float32): 3 * 192**2,
+    ("max", torch.float64): 3 * 128**2,
+    ("max", torch.float32): 3 * 128**2,
     ("indices", torch.float64): 3 * 192**2,
     ("indices", torch.float32): 3 * 192**2,
     ("sum", torch.float64): 3 * 256**2,
