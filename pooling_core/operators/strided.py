@@ -151,7 +151,7 @@ def sliding_max(x: torch.Tensor, geometry) -> torch.Tensor | None:
 
 def _signed_zero_ties(x, out) -> bool:
     """Whether a window's maximum is a zero and ``x`` holds a -0.0, so its sign may be wrong."""
-    return bool((out == 0).any()) and bool(torch.signbit(x[x == 0]).any())
+    return int(torch.count_nonzero(out)) < out.numel() and bool(torch.signbit(x[x == 0]).any())
 
 
 def _tracked(values, axis, carried=None):
