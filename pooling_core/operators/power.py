@@ -53,9 +53,9 @@ def _pooled_lp(x, geometry, p, mean):
 def _root(total, p):
     """``total^(1/p)``; an all-zero window outputs 0 with gradient 0 (the root has an infinite
     slope at 0). NaN stays NaN."""
+    if int(torch.count_nonzero(total)) == total.numel():
+        return total ** (1.0 / p)  # the usual case; the two masked_fill passes cost more than the root
     zero = total == 0
-    if not zero.any():  # the usual case; two masked_fill passes cost more than the root itself
-        return total ** (1.0 / p)
     return (total.masked_fill(zero, 1.0) ** (1.0 / p)).masked_fill_(zero, 0.0)
 
 
