@@ -110,6 +110,9 @@ def test_window_sums_match_avg_pool(case, dtype):
     ours = strided.sliding_sum(x, geometry)
     assert ours.dtype == dtype
     assert_allclose(ours.double(), expected, rtol=tolerance, atol=tolerance * 100)
+    squares = F.avg_pool2d(x.double() ** 2, **kw, divisor_override=1)
+    assert_allclose(strided.sliding_sum_of_squares(x, geometry).double(), squares, rtol=tolerance,
+                    atol=tolerance * 1e4)
 
 
 @SETTINGS

@@ -36,8 +36,10 @@ def _pooled_lp(x, geometry, p, mean):
     """Lp from the window sums of ``|a|^p`` by ``avg_pool2d``, unscaled. ``None`` when a sum
     overflowed (or is NaN), or a window with a nonzero cell underflowed below full precision (each
     window is then scaled by its own maximum instead)."""
-    powers = x**p if p % 2 == 0 else x.abs() ** p
-    total = pooled_sum(powers, geometry, mean)
+    if p == 2:
+        total = pooled_sum(x, geometry, mean, squares=True)
+    else:
+        total = pooled_sum(x**p if p % 2 == 0 else x.abs() ** p, geometry, mean)
     # One pass for both bounds; the per-window checks run only when a bound is out of range.
     low, high = torch.aminmax(total.detach())
     if not math.isfinite(high):

@@ -107,11 +107,15 @@ def _empty(values: torch.Tensor, dim: int, out: int, dtype=None) -> torch.Tensor
     return torch.empty(shape, dtype=dtype or values.dtype)
 
 
-def _reduce(x: torch.Tensor, axis, combine, pair) -> torch.Tensor:
+def _copy_into(target, view):
+    target.copy_(view)
+
+
+def _reduce(x: torch.Tensor, axis, combine, pair, begin=_copy_into) -> torch.Tensor:
     """Fold the views of every offset along ``axis`` into one tensor by ``combine(target, view)``
-    in place. An offset that reaches every output and another one start the result by
-    ``pair(a, b, out=...)`` instead of a copy. The fold must not depend on the order (a max, or a
-    sum to rounding)."""
+    in place, where ``begin(target, view)`` starts it. An offset that reaches every output and
+    another one start the result by ``pair(a, b, out=...)`` instead. The fold must not depend on
+    the order (a max, or a sum to rounding)."""
     dim, offsets, out, s = axis
     result = _empty(x, dim, out)
     base = next((o for o in offsets if _is_whole(o, out)), None)
@@ -121,15 +125,15 @@ def _reduce(x: torch.Tensor, axis, combine, pair) -> torch.Tensor:
         other = next(o for o in offsets if o is not base)
         _, lo, hi, part = other
         pair(_axis(x, dim, _narrow(base[3], 0, lo, hi, s)), _axis(x, dim, part), out=_axis(result, dim, slice(lo, hi)))
-        for start, stop in ((0, lo), (hi, out)):
-            if start < stop:
-                _axis(result, dim, slice(start, stop)).copy_(_axis(x, dim, _narrow(base[3], 0, start, stop, s)))
+        for left, right in ((0, lo), (hi, out)):
+            if left < right:
+                begin(_axis(result, dim, slice(left, right)), _axis(x, dim, _narrow(base[3], 0, left, right, s)))
         rest, reached = [o for o in offsets if o is not base and o is not other], True
     for _, part, lo, hi, first in _runs(rest, out, s, reached):
         target = _axis(result, dim, slice(lo, hi))
         view = _axis(x, dim, part)
         if first:
-            target.copy_(view)
+            begin(target, view)
         else:
             combine(target, view)
     return result
@@ -275,6 +279,25 @@ def sliding_sum(x: torch.Tensor, geometry) -> torch.Tensor:
     reads whole rows, contiguous, and leaves the strided row pass the smaller array."""
     row_axis, col_axis = _axes(geometry)
     return _reduce(_reduce(x, row_axis, _add_into, torch.add), col_axis, _add_into, torch.add)
+
+
+def _square_into(target, view):
+    torch.mul(view, view, out=target)
+
+
+def _add_square_into(target, view):
+    target.addcmul_(view, view)
+
+
+def _pair_squares(a, b, out):
+    torch.mul(a, a, out=out).addcmul_(b, b)
+
+
+def sliding_sum_of_squares(x: torch.Tensor, geometry) -> torch.Tensor:
+    """Each window's sum of ``x**2``, squaring inside the first pass instead of in an array of its own."""
+    row_axis, col_axis = _axes(geometry)
+    columns = _reduce(x, row_axis, _add_square_into, _pair_squares, _square_into)
+    return _reduce(columns, col_axis, _add_into, torch.add)
 
 
 def window_counts(geometry, real: bool, dtype) -> torch.Tensor:
