@@ -29,7 +29,7 @@ MIN_ELEMENTS = {
     ("max", torch.float32): 3 * 128**2,
     ("indices", torch.float64): 3 * 192**2,
     ("indices", torch.float32): 3 * 192**2,
-    ("sum", torch.float64): 3 * 256**2,
+    ("sum", torch.float64): 3 * 192**2,
     ("sum", torch.float32): 3 * 192**2,
 }
 # Window offsets are kept as uint8.
