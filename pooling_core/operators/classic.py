@@ -1,7 +1,8 @@
 """Max and average pooling: sliding, global and adaptive.
 
-The outputs come from PyTorch's own kernels (fast, and exact by definition); the explanation
-is read off the same calls: max weights are the one-hot of the indices PyTorch returns, average
+The outputs are PyTorch's, from its own kernels or, for large sliding inputs, from the faster
+strided views of :mod:`pooling_core.operators.strided` (equal to them); the explanation is read
+off the same calls: max weights are the one-hot of the indices PyTorch returns, average
 weights are PyTorch's own divisor, measured by pooling a plane of ones.
 """
 
@@ -9,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from pooling_core.numbers import fmt
+from pooling_core.operators.strided import fast_path, max_pool, sliding_sum, window_counts
 from pooling_core.registry import Explanation, Operator, Param, Preset, register, register_preset
 
 CITATION_CLASSIC = "Y. LeCun et al., Gradient-based learning applied to document recognition, Proc. IEEE 1998."
@@ -19,7 +21,7 @@ CITATION_GLOBAL = "M. Lin, Q. Chen, S. Yan, Network in network, ICLR 2014."
 def max_forward(x, geometry, return_indices=False, **_):
     if geometry.sliding is None:
         return F.adaptive_max_pool2d(x, geometry.out_size, return_indices=return_indices)
-    return F.max_pool2d(x, **geometry.sliding, return_indices=return_indices)
+    return max_pool(x, geometry, return_indices)
 
 
 def max_explain(x, geometry, **_):
@@ -29,6 +31,9 @@ def max_explain(x, geometry, **_):
 def avg_forward(x, geometry, count_include_pad=True, divisor_override=None, **_):
     if geometry.sliding is None:
         return F.adaptive_avg_pool2d(x, geometry.out_size)
+    if fast_path("sum", x, geometry):
+        divisor = divisor_override or window_counts(geometry, not count_include_pad, x.dtype)
+        return sliding_sum(x, geometry).div_(divisor)
     sliding = {k: v for k, v in geometry.sliding.items() if k != "dilation"}
     return F.avg_pool2d(x, **sliding, count_include_pad=count_include_pad, divisor_override=divisor_override)
 

@@ -36,8 +36,10 @@ def _pooled_lp(x, geometry, p, mean):
     """Lp from the window sums of ``|a|^p`` by ``avg_pool2d``, unscaled. ``None`` when a sum
     overflowed (or is NaN), or a window with a nonzero cell underflowed below full precision (each
     window is then scaled by its own maximum instead)."""
-    powers = x**p if p % 2 == 0 else x.abs() ** p
-    total = pooled_sum(powers, geometry, mean)
+    if p == 2:
+        total = pooled_sum(x, geometry, mean, squares=True)
+    else:
+        total = pooled_sum(x**p if p % 2 == 0 else x.abs() ** p, geometry, mean)
     # One pass for both bounds; the per-window checks run only when a bound is out of range.
     low, high = torch.aminmax(total.detach())
     if not math.isfinite(high):
@@ -53,6 +55,8 @@ def _pooled_lp(x, geometry, p, mean):
 def _root(total, p):
     """``total^(1/p)``; an all-zero window outputs 0 with gradient 0 (the root has an infinite
     slope at 0). NaN stays NaN."""
+    if int(torch.count_nonzero(total)) == total.numel():
+        return total ** (1.0 / p)  # the usual case; the two masked_fill passes cost more than the root
     zero = total == 0
     return (total.masked_fill(zero, 1.0) ** (1.0 / p)).masked_fill_(zero, 0.0)
 

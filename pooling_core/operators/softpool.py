@@ -46,7 +46,7 @@ def forward(x, geometry, temperature=1.0):
         scaled = x if temperature == 1.0 else x / temperature
         exponentials = (scaled - scaled.amax((-1, -2), keepdim=True)).exp_()
         denominator = pooled_sum(exponentials, geometry)
-        if (denominator >= smallest_exact(x.dtype)).all():
+        if denominator.min() >= smallest_exact(x.dtype):  # False for NaN too
             return pooled_sum(x * exponentials, geometry) / denominator
     return windowed_forward(x, geometry, temperature=temperature)
 

@@ -7,6 +7,7 @@ Such an operator is defined by its weights alone; :func:`weighted` turns a weigh
 import torch
 import torch.nn.functional as F
 
+from pooling_core.operators.strided import fast_path, sliding_sum, sliding_sum_of_squares, window_counts
 from pooling_core.registry import Explanation
 
 
@@ -46,9 +47,15 @@ def pooled_sums_apply(geometry) -> bool:
     return geometry.sliding is not None and geometry.sliding["dilation"] == (1, 1)
 
 
-def pooled_sum(values: torch.Tensor, geometry, mean: bool = False) -> torch.Tensor:
-    """Sum of ``values`` (N, C, H, W) over each window (padding adds 0), or the mean over its real
-    cells, by ``avg_pool2d``: much faster than gathering the windows. Needs :func:`pooled_sums_apply`."""
+def pooled_sum(values: torch.Tensor, geometry, mean: bool = False, squares: bool = False) -> torch.Tensor:
+    """Sum of ``values`` (N, C, H, W), or of their squares, over each window (padding adds 0), or
+    the mean over its real cells, by strided views or ``avg_pool2d``: much faster than gathering
+    the windows. Needs :func:`pooled_sums_apply`."""
+    if fast_path("sum", values, geometry):
+        total = sliding_sum_of_squares(values, geometry) if squares else sliding_sum(values, geometry)
+        return total.div_(window_counts(geometry, True, values.dtype)) if mean else total
+    if squares:
+        values = values * values
     sliding = {k: v for k, v in geometry.sliding.items() if k != "dilation"}
     if mean:
         return F.avg_pool2d(values, **sliding, count_include_pad=False)
