@@ -224,6 +224,7 @@ def metric(cdp, name: str) -> float:
 def payload_sizes() -> dict:
     """JSON bytes of the inspector's data, against the two Plotly figures' JSON it replaces."""
     from pages.ui import figures
+    from pages.ui.inspector.component import words
     from pages.ui.inspector.payload import payload
     from pooling_core import pool2d
     from pooling_core.inputs import load_image
@@ -236,7 +237,7 @@ def payload_sizes() -> dict:
     for name, x in cases.items():
         result = pool2d(x, "max", 2)
         low, high = float(min(x.min(), result.output.min())), float(max(x.max(), result.output.max()))
-        data = payload(x, result, (0, 0), (low, high))
+        data = payload(x, result, (0, 0), (low, high), words=words("en"))
         plotly = sum(len(fig.to_json()) for fig in (
             figures.heatmap(x, "Input", low, high, show_scale=False),
             figures.heatmap(result.output, "Output", low, high, clickable=True)))

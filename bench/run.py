@@ -34,6 +34,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from pooling_core import input_gradient, pool2d  # noqa: E402
 from pooling_core.operators import strided  # noqa: E402
+from tests.apptest import run_app  # noqa: E402  (Explore behind the sidebar app.py draws, as the tests run it)
 
 TARGETS = {"explain_ms": 200, "rerun_ms_grid": 100, "rerun_ms_photo": 300, "message_bytes_photo": 1_000_000}
 CASES = {"k2s2": (2, 2, 0), "k3s2p1": (3, 2, 1), "k3s1p1": (3, 1, 1)}
@@ -214,14 +215,11 @@ def main() -> None:
                  f"softpool {explain['softpool']:.1f} ms, 1x3x{side // 2}x{side // 2}"))
 
     grid = "\n".join(" ".join(str(v) for v in row) for row in np.random.default_rng(1).integers(0, 10, (8, 8)))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state["source"], at.session_state["grid_text"] = "Type a grid", grid
+    at = run_app(source="grid", grid_text=grid)
     results["rerun_ms_grid"] = round(rerun_ms(at, repeats), 1)
     rows.append(("rerun_ms_grid", f"{results['rerun_ms_grid']:.1f}", "Explore, 8x8 typed grid, kernel changed"))
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state["source"], at.session_state["color_mode"] = "Upload an image", "RGB, per channel"
-    at.run()
+    at = run_app(source="upload", color_mode="rgb")
     at.file_uploader(key="upload").set_value(("photo.png", photo_bytes(side), "image/png"))
     results["rerun_ms_photo"] = round(rerun_ms(at, max(3, repeats // 3)), 1)
     results["message_bytes_photo"] = element_bytes(at)
