@@ -185,3 +185,13 @@ def test_the_language_switch_turns_the_page_chinese_and_the_link_keeps_it(page, 
     page.reload()
     wait_idle(page)
     expect(page.get_by_role("heading", name="梯度流向")).to_be_visible()
+
+
+def test_a_chinese_browser_gets_chinese_by_default(browser, app_url):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{app_url}/weights")
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="池化权重")).to_be_visible()
+    expect(page).not_to_have_url(re.compile(r"lang="))  # the browser's own language is the default
+    context.close()
