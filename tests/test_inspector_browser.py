@@ -173,7 +173,13 @@ def test_the_inspector_speaks_chinese(page, app_url):
     expect(page.locator("[data-role='play']")).to_have_text("▶ 播放")
     cell(page, "in", 1, 1).hover()
     expect(page.get_by_text("输入 (1, 1)：被 4 个窗口读取")).to_be_visible()
+    page.mouse.move(5, 5)
     page.locator("[data-role='play']").click()
     expect(page.locator("[data-role='play']")).to_have_text("⏸ 暂停")
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(2500)  # 2 cells a second: several steps, all in the browser
+    assert current(page) != (0, 0)
+    expect(page.get_by_text(re.compile(r"^输出 \(\d, \d\).* · 播放中$"))).to_be_visible()
     page.locator("[data-role='play']").click()
+    expect(page.locator("[data-role='play']")).to_have_text("▶ 播放")
     screenshot(page, "zh_inspector")
