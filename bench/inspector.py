@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.load import frame_type, percentile  # noqa: E402
+from bench.classroom.report import percentile  # noqa: E402
+from bench.classroom.session import frame_type  # noqa: E402
 from bench.run import photo_bytes  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_server, wait_idle  # noqa: E402
 
@@ -226,6 +227,7 @@ def payload_sizes() -> dict:
     from pages.ui import figures
     from pages.ui.inspector.component import words
     from pages.ui.inspector.payload import payload
+    from pages.ui.views import hover_words
     from pooling_core import pool2d
     from pooling_core.inputs import load_image
 
@@ -239,8 +241,8 @@ def payload_sizes() -> dict:
         low, high = float(min(x.min(), result.output.min())), float(max(x.max(), result.output.max()))
         data = payload(x, result, (0, 0), (low, high), words=words("en"))
         plotly = sum(len(fig.to_json()) for fig in (
-            figures.heatmap(x, "Input", low, high, show_scale=False),
-            figures.heatmap(result.output, "Output", low, high, clickable=True)))
+            figures.heatmap(x, "Input", low, high, show_scale=False, hover=hover_words("en")),
+            figures.heatmap(result.output, "Output", low, high, clickable=True, hover=hover_words("en"))))
         sizes[name] = {"mode": data["mode"], "payload_bytes": len(json.dumps(data)), "plotly_bytes": plotly}
     return sizes
 

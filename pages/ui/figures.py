@@ -25,14 +25,11 @@ FINDER_SIDE = 1 / 12  # of the figure's side: marked cells spanning less than a 
 
 
 class HoverWords(NamedTuple):
-    """The words of a heatmap's hover labels."""
+    """The words of a heatmap's hover labels, in the reader's language."""
 
-    row: str = "row"
-    col: str = "col"
-    click: str = "click to inspect"
-
-
-ENGLISH_HOVER = HoverWords()
+    row: str
+    col: str
+    click: str
 
 
 def _layout(shape, title: str, pad: int = 0, height: int = 360, colorbar: bool = False) -> dict:
@@ -55,7 +52,7 @@ def _layout(shape, title: str, pad: int = 0, height: int = 360, colorbar: bool =
 
 def heatmap(values: np.ndarray, title: str, zmin: float, zmax: float, colorscale: str = SEQUENTIAL,
             zmid: float | None = None, clickable: bool = False, pad: int = 0, show_scale: bool = True,
-            height: int = 360, hover: HoverWords = ENGLISH_HOVER) -> go.Figure:
+            height: int = 360, *, hover: HoverWords) -> go.Figure:
     """A 2-D array as a heatmap on a fixed colour scale ``[zmin, zmax]``.
 
     Small grids print their values; ``clickable`` adds one invisible marker per cell carrying

@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from pages.ui import figures
-from pages.ui.i18n import library_text, t
+from pages.ui.i18n import language, library_text, t, text_in
 from pages.ui.state import CELL_KEY, CHANNELS
 from pooling_core import PoolingError, output_size, pool2d
 
@@ -33,10 +33,14 @@ def chart(fig, key: str | None = None, **options):
     return st.plotly_chart(fig, key=key, config={"displayModeBar": False}, **options)
 
 
+def hover_words(lang: str) -> figures.HoverWords:
+    """The heatmaps' hover words in ``lang``."""
+    return figures.HoverWords(*(text_in(lang, f"figures.{word}") for word in ("row", "col", "click")))
+
+
 def heatmap(*args, **options):
     """:func:`figures.heatmap` with its hover labels in this session's language."""
-    words = figures.HoverWords(t("figures.row"), t("figures.col"), t("figures.click"))
-    return figures.heatmap(*args, hover=words, **options)
+    return figures.heatmap(*args, hover=hover_words(language()), **options)
 
 
 def require_input(source) -> None:
