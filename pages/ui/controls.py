@@ -203,7 +203,7 @@ def _param_widget(op, p):
                                       **BOUND):
         return None
     field = FIELDS[key]
-    if p.kind == "float" and math.isinf(p.ui_range[1] or 0):
+    if infinity_key(key) in FIELDS:  # the table gives a parameter that may be infinite its switch
         if st.checkbox(t("sidebar.infinite_param", name=label), False, key=infinity_key(key), **BOUND):
             return math.inf
     cast = float if field.kind == "float" else int
