@@ -4,12 +4,14 @@ import numpy as np
 import streamlit as st
 
 from pages.ui import controls, figures, views
-from pages.ui.i18n import library_text, operator_name, t
-from pooling_core import input_gradient
+from pages.ui.i18n import language, library_text, operator_name, t
+from pages.ui.inspector.component import inspector, words
+from pages.ui.inspector.payload import payload
+from pooling_core import gradient_routes, input_gradient
 from pooling_core.explain import coverage, tied_windows, window_report
 from pooling_core.numbers import fmt
 
-OUTPUT_CHART = "gradient_output_chart"
+INSPECTOR_KEY = "gradient_inspector"
 UPSTREAMS = ("ones", "random", "cell")
 
 settings, source = controls.current()
@@ -20,8 +22,11 @@ views.require_input(source)
 x, channel_note = views.shown_plane(source, settings)
 result = views.pool_or_stop(x, settings)
 
-views.take_click(OUTPUT_CHART)
 cell = views.selected_cell(result.output.shape)
+pad = settings.padding if "padding" in operator.window_controls else 0
+inspector(payload(x, result, cell, views.color_range(x, result.output), words=words(language()), pad=pad,
+                  translate=library_text, routes=lambda: gradient_routes(x, settings.op, **settings.pool_kwargs())),
+          INSPECTOR_KEY)
 choice = st.radio(t("gradients.upstream"), UPSTREAMS, key="upstream", horizontal=True,
                   format_func=lambda upstream: t(f"gradients.upstream_{upstream}"))
 if choice == "random":
@@ -35,13 +40,8 @@ else:
 gradient = input_gradient(x, settings.op, upstream, **settings.pool_kwargs())
 
 low, high = views.symmetric_range(upstream, gradient)
-left, middle, right = st.columns(3)
+left, right = st.columns(2)
 with left:
-    fig = views.heatmap(result.output, t("gradients.output_title"), *views.color_range(result.output),
-                          clickable=True, show_scale=False)
-    figures.outline_cells(fig, [cell])
-    views.chart(fig, OUTPUT_CHART, on_select="rerun", selection_mode=("points",))
-with middle:
     fig = views.heatmap(upstream, t("gradients.upstream_title"), low, high, colorscale=figures.DIVERGING, zmid=0,
                           show_scale=False)
     figures.outline_cells(fig, [cell])

@@ -5,7 +5,7 @@ autograd. See :func:`pool2d` for the main entry point and :data:`OPERATORS` for 
 """
 
 from pooling_core import operators as _operators  # noqa: F401  (registers every operator)
-from pooling_core.api import PoolResult, input_gradient, max_unpool2d, pool2d
+from pooling_core.api import PoolResult, gradient_routes, input_gradient, max_unpool2d, pool2d
 from pooling_core.errors import PoolingError
 from pooling_core.geometry import WindowGeometry, output_size
 from pooling_core.inputs import LoadedImage, load_image, parse_grid
@@ -16,6 +16,7 @@ from pooling_core.registry import OPERATORS, PRESETS, Operator, Param, Preset
 __all__ = [
     "OPERATORS", "PRESETS", "LoadedImage", "Operator", "Param", "PoolResult", "Preset", "PoolingError",
     "WindowGeometry",
-    "bilinear_pool", "input_gradient", "load_image", "local_response_norm", "max_unpool2d", "output_size",
+    "bilinear_pool", "gradient_routes", "input_gradient", "load_image", "local_response_norm", "max_unpool2d",
+    "output_size",
     "parse_grid", "pool2d", "pyramid_levels", "spatial_pyramid_pool",
 ]

@@ -125,16 +125,29 @@ def pool2d(x, op: str, kernel_size=2, stride=None, padding=0, dilation=1, ceil_m
     return PoolResult(output.numpy().reshape(*lead, *output.shape[2:]), geometry, operator, resolved, batch, lead)
 
 
+def _traced(x, op, kernel_size, stride, padding, dilation, ceil_mode, params, dtype):
+    """The input as a tensor that records its gradient, the operator's output on it, and the leading shape."""
+    operator, resolved, batch, lead, geometry = _prepare(x, op, kernel_size, stride, padding, dilation,
+                                                         ceil_mode, params, dtype)
+    batch = batch.clone().requires_grad_(True)
+    return batch, operator.forward(batch, geometry, **resolved), lead
+
+
+def _gradient(output, batch, seed, retain_graph=False) -> torch.Tensor:
+    (gradient,) = torch.autograd.grad(output, batch, seed, allow_unused=True, retain_graph=retain_graph)
+    if gradient is None:
+        return torch.zeros_like(batch)
+    # + 0.0 turns a -0.0 (the gradient through a negation, as in -max(-x)) into the 0 a student expects.
+    return gradient + 0.0
+
+
 def input_gradient(x, op: str, upstream=None, kernel_size=2, stride=None, padding=0, dilation=1,
                    ceil_mode=False, dtype=np.float64, **params) -> np.ndarray:
     """``d sum(upstream * pool2d(x).output) / dx`` through torch autograd, shaped like ``x``.
 
     ``upstream`` has the output's shape and defaults to ones.
     """
-    operator, resolved, batch, lead, geometry = _prepare(x, op, kernel_size, stride, padding, dilation,
-                                                         ceil_mode, params, dtype)
-    batch = batch.clone().requires_grad_(True)
-    output = operator.forward(batch, geometry, **resolved)
+    batch, output, lead = _traced(x, op, kernel_size, stride, padding, dilation, ceil_mode, params, dtype)
     if upstream is None:
         seed = torch.ones_like(output)
     else:
@@ -143,11 +156,31 @@ def input_gradient(x, op: str, upstream=None, kernel_size=2, stride=None, paddin
             expected = (*lead, *output.shape[2:])
             raise PoolingError("gradient.upstream_shape", shape=str(upstream.shape), expected=str(expected))
         seed = torch.from_numpy(np.ascontiguousarray(upstream)).reshape(output.shape)
-    (gradient,) = torch.autograd.grad(output, batch, seed, allow_unused=True)
-    if gradient is None:
-        gradient = torch.zeros_like(batch)
-    # + 0.0 turns a -0.0 (the gradient through a negation, as in -max(-x)) into the 0 a student expects.
-    return (gradient + 0.0).numpy().reshape(np.shape(x))
+    return _gradient(output, batch, seed).numpy().reshape(np.shape(x))
+
+
+def gradient_routes(x, op: str, kernel_size=2, stride=None, padding=0, dilation=1, ceil_mode=False,
+                    dtype=np.float64, **params) -> np.ndarray:
+    """Where each output cell's gradient goes: ``routes[i, j, r, c] = d y[i, j] / d x[r, c]``.
+
+    ``x`` is one map (H, W); the result has shape (Ho, Wo, H, W). Slice ``(i, j)`` is
+    :func:`input_gradient` with an upstream of 1 at ``(i, j)`` and 0 elsewhere, and
+    ``sum(upstream[i, j] * routes[i, j])`` over all cells is ``input_gradient(x, op, upstream)``.
+    One forward pass and one backward pass per output cell: meant for small maps.
+
+    Example: average pooling 2x2 of a 4x4 map sends 0.25 to each of a window's four cells.
+    """
+    if np.ndim(x) != 2:
+        raise PoolingError("gradient.routes_one_map", shape=str(np.shape(x)))
+    batch, output, _ = _traced(x, op, kernel_size, stride, padding, dilation, ceil_mode, params, dtype)
+    rows, cols = output.shape[-2:]
+    routes = torch.empty((rows * cols, *batch.shape[-2:]), dtype=batch.dtype)
+    seed = torch.zeros_like(output)
+    for k in range(rows * cols):
+        seed.view(-1)[k] = 1.0
+        routes[k] = _gradient(output, batch, seed, retain_graph=True)[0, 0]
+        seed.view(-1)[k] = 0.0
+    return routes.numpy().reshape(rows, cols, *batch.shape[-2:])
 
 
 def max_unpool2d(y, indices, kernel_size, stride=None, padding=0, output_size=None) -> np.ndarray:

@@ -51,6 +51,7 @@ MESSAGES: dict[str, str] = {
     "input.bad_ndim": "the input must have 2, 3 or 4 dimensions (H, W / C, H, W / N, C, H, W), not {ndim}.",
     "input.empty": "the input is empty (shape {shape}).",
     "gradient.upstream_shape": "the upstream gradient has shape {shape}; the output has {expected}.",
+    "gradient.routes_one_map": "gradient routes are computed for one map (H, W), not an array of shape {shape}.",
     "unpool.shape_mismatch": "values {values} and indices {indices} must have one shape (…, Ho, Wo).",
     "unpool.index_out_of_range": "index {index} does not fit a {height}x{width} output; pass the original input "
                                  "size as output_size.",

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from numpy.testing import assert_allclose, assert_array_equal
 
-from pooling_core import OPERATORS, PoolingError, input_gradient, max_unpool2d, pool2d
+from pooling_core import OPERATORS, PoolingError, gradient_routes, input_gradient, max_unpool2d, pool2d
 from tests.strategies import (
     CLOSE,
     EXTREMES,
@@ -413,3 +413,38 @@ def test_blur_and_fractional_extremes_have_finite_outputs_and_gradients(kind, op
     assert np.isfinite(input_gradient(x, op, **params)).all()
     if kind == "equal":
         assert np.allclose(output, 2.5)
+
+
+# gradient_routes: each output cell's row of the Jacobian, checked against torch's own jacobian of
+# torch.nn.functional's pooling, which shares no code with PoolScope's operators.
+@examples(40)
+@given(sliding_cases(FLOATS_10, dilation=False))
+def test_gradient_routes_are_torch_s_jacobian_of_max_and_average(case):
+    x, kw = case
+    plane = x[0, 0]
+    options = {key: kw[key] for key in ("kernel_size", "stride", "padding", "ceil_mode")}
+    for op, reference in (("max", F.max_pool2d), ("avg", F.avg_pool2d)):
+        jacobian = torch.autograd.functional.jacobian(
+            lambda a, reference=reference: reference(a[None, None], **options)[0, 0], t(plane))
+        np.testing.assert_array_equal(gradient_routes(plane, op, **options), jacobian.numpy())
+
+
+@pytest.mark.parametrize("op", ["softpool", "lp", "lip", "blur_max", "stochastic"])
+def test_gradient_routes_weighted_by_an_upstream_give_the_input_gradient(op):
+    x = np.random.default_rng(3).normal(size=(7, 6))
+    routes = gradient_routes(x, op, kernel_size=3, stride=2, padding=1)
+    upstream = np.random.default_rng(4).normal(size=routes.shape[:2])
+    np.testing.assert_allclose(np.einsum("ij,ijrc->rc", upstream, routes),
+                               input_gradient(x, op, upstream, kernel_size=3, stride=2, padding=1), atol=1e-12)
+
+
+def test_gradient_routes_of_average_pooling_share_the_gradient_evenly():
+    routes = gradient_routes(TEXTBOOK, "avg")
+    assert routes.shape == (2, 2, 4, 4)
+    np.testing.assert_array_equal(routes[0, 1][:2, 2:], np.full((2, 2), 0.25))
+    assert routes[0, 1].sum() == 1.0 and np.count_nonzero(routes[0, 1]) == 4
+
+
+def test_gradient_routes_refuse_more_than_one_map():
+    with pytest.raises(PoolingError, match=r"one map \(H, W\), not an array of shape \(2, 4, 4\)"):
+        gradient_routes(np.stack([TEXTBOOK, TEXTBOOK]), "max")

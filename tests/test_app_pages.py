@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.apptest import decode, figure, figures, heatmap_values, run_app
+from tests.apptest import component_data, decode, figure, figures, heatmap_values, run_app
 from tests.strategies import TEXTBOOK
 
 GRADIENTS = "pages/gradients.py"
@@ -171,3 +171,10 @@ def test_weights_page_explains_an_operator_without_weights():
     at = run_app(WEIGHTS, op="lp")
     assert not at.exception
     assert "has no weights" in at.info[0].value
+
+
+def test_the_gradient_inspector_says_where_each_output_s_gradient_goes():
+    data = component_data(run_app(GRADIENTS, op="avg", cell=(1, 0)), "gradient_inspector")
+    assert data["pinned"] == [1, 0]
+    assert data["windows"][2]["gradient"] == [[2, 0, 0.25], [2, 1, 0.25], [3, 0, 0.25], [3, 1, 0.25]]
+    assert data["windows"][2]["text"] == "(3 + 2 + 1 + 2) / 4 = 2"

@@ -11,7 +11,7 @@ from PIL import Image
 from pages.ui import figures
 from pages.ui.inspector.component import words
 from pages.ui.inspector.payload import payload
-from pooling_core import pool2d
+from pooling_core import gradient_routes, pool2d
 from tests.strategies import TEXTBOOK
 
 
@@ -126,3 +126,18 @@ def test_one_channel_of_a_colour_input_is_a_grid_of_that_channel():
 def test_without_a_result_the_input_is_sent_alone():
     data = shown(TEXTBOOK, None, (0, 0), (0, 8), pad=2)
     assert "output" not in data and "windows" not in data and data["input"]["rows"] == 4
+
+
+def test_gradient_routes_travel_as_each_window_s_non_zero_shares():
+    max_data = shown(TEXTBOOK, pool2d(TEXTBOOK, "max"), (0, 0), (0, 8), routes=lambda: gradient_routes(TEXTBOOK, "max"))
+    assert [w["gradient"] for w in max_data["windows"]] == [[[1, 1, 1]], [[1, 3, 1]], [[2, 0, 1]], [[3, 3, 1]]]
+    avg_data = shown(TEXTBOOK, pool2d(TEXTBOOK, "avg"), (0, 0), (0, 8), routes=lambda: gradient_routes(TEXTBOOK, "avg"))
+    assert avg_data["windows"][1]["gradient"] == [[0, 2, 0.25], [0, 3, 0.25], [1, 2, 0.25], [1, 3, 0.25]]
+    assert "gradient" not in shown(TEXTBOOK, pool2d(TEXTBOOK, "avg"), (0, 0), (0, 8))["windows"][0]
+
+
+def test_gradient_routes_are_not_computed_for_a_large_output():
+    x = np.random.default_rng(0).normal(size=(40, 40))
+    asked = []
+    data = shown(x, pool2d(x, "max"), (0, 0), (x.min(), x.max()), routes=lambda: asked.append(1))
+    assert data["mode"] == "grid" and not asked and "gradient" not in data["windows"][0]  # 400 outputs > 256

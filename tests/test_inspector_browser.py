@@ -183,3 +183,31 @@ def test_the_inspector_speaks_chinese(page, app_url):
     page.locator("[data-role='play']").click()
     expect(page.locator("[data-role='play']")).to_have_text("▶ 播放")
     screenshot(page, "zh_inspector")
+
+
+def gradient_cells(page) -> dict[tuple[int, int], str]:
+    cells = page.locator("[data-cell='in'][data-gradient='1']")
+    return {(int(c.get_attribute("data-row")), int(c.get_attribute("data-col"))): c.locator(".w").inner_text()
+            for c in cells.all()}
+
+
+def test_the_gradients_page_lights_where_a_hovered_output_sends_its_gradient(page, app_url):
+    page.goto(f"{app_url}/gradients?op=avg&kernel=3&stride=2&padding=1")  # 2x2 outputs, overlapping windows
+    wait_idle(page)
+    cell(page, "out", 1, 1).hover()
+    assert gradient_cells(page) == {(r, c): "∂ 0.111" for r in (1, 2, 3) for c in (1, 2, 3)}
+    expect(page.locator("[data-role='status']")).to_contain_text("its gradient reaches 9 input cells")
+    screenshot(page, "gradients_inspector_avg")
+    page.get_by_text("Selected output cell only").click()
+    wait_idle(page)
+    cell(page, "out", 0, 1).click()  # the pin moves the upstream's single 1 to output (0, 1)
+    wait_idle(page)
+    expect(page).to_have_url(re.compile(r"cell=0%2C1|cell=0,1"))
+    # Its window holds 6 input cells and 3 of padding, which keep their 3/9 of the gradient.
+    expect(page.get_by_test_id("stMetricValue").nth(1)).to_have_text("0.6667")
+    page.goto(f"{app_url}/gradients?op=max&lang=zh")
+    wait_idle(page)
+    cell(page, "out", 0, 1).hover()
+    assert gradient_cells(page) == {(1, 3): "∂ 1"}  # max sends everything to its winner, 8
+    expect(page.locator("[data-role='status']")).to_contain_text("它的梯度传到 1 个输入单元格")
+    screenshot(page, "zh_gradients_inspector_max")

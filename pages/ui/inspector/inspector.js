@@ -300,6 +300,7 @@ class Inspector {
         delete node.dataset.lit;
         delete node.dataset.winner;
         delete node.dataset.current;
+        delete node.dataset.gradient;
         const weight = node.querySelector(".w");
         if (weight) weight.textContent = "";
       }
@@ -332,6 +333,7 @@ class Inspector {
         if (weight && share !== null && this.inPanel.map.text) weight.textContent = `×${Number(share.toPrecision(3))}`;
       });
       if (area.winner) this.inPanel.cells.get(`${area.winner[0]},${area.winner[1]}`).dataset.winner = "1";
+      if (area.gradient) this.showGradient(area.gradient);
     } else {
       this.mark(this.outPanel, [i, i], [j, j], "current");
       const [rows, cols] = this.windowSpan(i, j);
@@ -347,6 +349,18 @@ class Inspector {
       const names = this.data.channels;
       this.arithmetic.textContent = details.map((d, k) => (names.length ? `${names[k]}: ` : "") + d.text).join("\n");
     }
+  }
+
+  // The input cells that output's gradient reaches, each with its share (d output / d input).
+  showGradient(routes) {
+    for (const [r, c, share] of routes) {
+      const cell = this.inPanel.cells.get(`${r},${c}`);
+      this.light(cell, "gradient");
+      const weight = cell.querySelector(".w");
+      if (weight && this.inPanel.map.text) weight.textContent = fill(this.data.words.gradient_share,
+        { share: Number(share.toPrecision(3)) });
+    }
+    this.status.textContent += fill(this.data.words.gradient_reaches, { count: routes.length });
   }
 
   // Input (i, j): every output whose window reads it.

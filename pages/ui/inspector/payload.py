@@ -22,6 +22,7 @@ GRID_MAX_OUTPUT_CELLS = 32 * 32
 GRID_MAX_INPUT_SIDE = figures.PICTURE_ABOVE_SIDE
 VALUES_MAX_CELLS = figures.ANNOTATE_MAX_CELLS
 COLOR_STOPS = 16
+ROUTES_MAX_OUTPUT_CELLS = figures.ANNOTATE_MAX_CELLS  # one backward pass per output cell
 
 
 def number(value: float) -> float | int | None:
@@ -49,11 +50,13 @@ def color_scale(zmin: float, zmax: float, colorscale: str = figures.SEQUENTIAL) 
             "colors": ["#{:02x}{:02x}{:02x}".format(*stop) for stop in stops]}
 
 
-def window_details(result: PoolResult, x: np.ndarray, i: int, j: int, lead: tuple = (), translate=str) -> dict:
+def window_details(result: PoolResult, x: np.ndarray, i: int, j: int, lead: tuple = (), translate=str,
+                   routes: np.ndarray | None = None) -> dict:
     """Output ``(i, j)``'s window: its present input cells ``[row, col, real]`` (real 0 is padding),
     the winning cell where the operator has indices, else the cells' weights where it has weights,
     and the arithmetic, through ``translate`` (for a library ``Message``). (A winner's weights are
-    its one-hot: sending both would double the size.)"""
+    its one-hot: sending both would double the size.) With ``routes`` (H, W), the gradient this
+    output sends to each input cell, its non-zero cells as ``gradient`` ``[row, col, share]``."""
     report = window_report(result, x, i, j, lead=lead)
     positions = [(a, b) for a in range(len(report.rows)) for b in range(len(report.cols)) if report.present[a, b]]
     details = {"cells": [[int(report.rows[a]), int(report.cols[b]), int(report.real[a, b])] for a, b in positions],
@@ -62,11 +65,13 @@ def window_details(result: PoolResult, x: np.ndarray, i: int, j: int, lead: tupl
         details["winner"] = [int(v) for v in divmod(int(result.indices[lead][i, j]), result.geometry.in_size[1])]
     elif report.weights is not None:
         details["weights"] = [number(report.weights[a, b]) for a, b in positions]
+    if routes is not None:
+        details["gradient"] = [[int(r), int(c), number(routes[r, c])] for r, c in np.argwhere(routes != 0)]
     return details
 
 
 def payload(x: np.ndarray, result: PoolResult | None, pinned: tuple[int, int], scale: tuple[float, float], *,
-            words: dict, channel: int | None = None, pad: int = 0, translate=str) -> dict:
+            words: dict, channel: int | None = None, pad: int = 0, translate=str, routes=None) -> dict:
     """The component's data for input ``x`` ((H, W), or (3, H, W) in colour) and its pooling ``result``.
 
     ``channel`` picks a colour input's map; ``None`` on a colour input shows all three channels
@@ -74,7 +79,9 @@ def payload(x: np.ndarray, result: PoolResult | None, pinned: tuple[int, int], s
     the settings do not fit: the input is shown alone. ``pad`` is the padding ring to draw.
     ``words`` are the component's texts in the reader's language (the catalogs' ``[inspector]``,
     with ``channels`` the colour channels' names) and ``translate`` turns a library message into
-    the same language.
+    the same language. ``routes``, for a single map, is a function giving
+    :func:`pooling_core.gradient_routes` of it; it is called for grids of at most
+    ``ROUTES_MAX_OUTPUT_CELLS`` output cells, whose windows then say where their gradient goes.
     """
     x = np.asarray(x, dtype=np.float64)
     all_three = x.ndim == 3 and channel is None
@@ -99,8 +106,10 @@ def payload(x: np.ndarray, result: PoolResult | None, pinned: tuple[int, int], s
                                 "colPresent": geometry.col_present.astype(int).tolist()}
         else:
             rows, cols = out.shape
-            data["windows"] = [window_details(result, x, i, j, leads[0], translate) for i in range(rows)
-                               for j in range(cols)]
+            gradient = routes() if routes is not None and out.size <= ROUTES_MAX_OUTPUT_CELLS else None
+            data["windows"] = [window_details(result, x, i, j, leads[0], translate,
+                                              None if gradient is None else gradient[i, j])
+                               for i in range(rows) for j in range(cols)]
     # The browser rebuilds its grids only when this changes, not when a pin comes back from the server.
     data["digest"] = hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
     data["pinned"] = [int(v) for v in pinned]
