@@ -5,13 +5,15 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages.ui import controls, figures, views
-from pages.ui.i18n import library_text, t
+from pages.ui.i18n import language, library_text, t
+from pages.ui.inspector.component import inspector, words
+from pages.ui.inspector.payload import payload
 from pooling_core import PoolingError, pool2d
 from pooling_core.explain import scatter_to_input, window_report
 from pooling_core.numbers import fmt
 from pooling_core.operators.stochastic import draw_cells
 
-OUTPUT_CHART = "stochastic_output_chart"
+INSPECTOR_KEY = "stochastic_inspector"
 MAX_DRAWS = 10_000
 
 settings, source = controls.current()
@@ -35,11 +37,13 @@ activations = np.maximum(x, 0)
 if evaluated.notice:
     st.warning(library_text(evaluated.notice))
 
-views.take_click(OUTPUT_CHART)
 cell = views.selected_cell(evaluated.output.shape)
 report = window_report(evaluated, x, *cell)
 low, high = views.color_range(activations, evaluated.output)
-columns = st.columns(4 if evaluated.notice else 3)
+shown_as = dict(words={**words(language()), "output_title": t("stochastic.eval_title")}, pad=settings.padding,
+                translate=library_text)
+inspector(payload(x, evaluated, cell, views.color_range(x, evaluated.output), **shown_as), INSPECTOR_KEY)
+columns = st.columns(3 if evaluated.notice else 2)
 with columns[0]:
     fig = views.heatmap(scatter_to_input(evaluated.geometry, evaluated.weights),
                           t("stochastic.probability_title", channel=channel_note), 0.0, 1.0, colorscale="Greys",
@@ -47,15 +51,11 @@ with columns[0]:
     figures.outline_window(fig, report)
     views.chart(fig, "probability_map")
 with columns[1]:
-    fig = views.heatmap(evaluated.output, t("stochastic.eval_title"), low, high, clickable=True, show_scale=False)
-    figures.outline_cells(fig, [cell])
-    views.chart(fig, OUTPUT_CHART, on_select="rerun", selection_mode=("points",))
-with columns[2]:
     fig = views.heatmap(trained.output, t("stochastic.train_title", seed=seed), low, high, show_scale=False)
     figures.outline_cells(fig, [cell])
     views.chart(fig, "train_map")
 if evaluated.notice:
-    with columns[3]:
+    with columns[2]:
         fig = views.heatmap(activations, t("stochastic.relu_title"), low, high, show_scale=False)
         views.chart(fig, "relu_map")
 

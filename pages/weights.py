@@ -6,12 +6,14 @@ import numpy as np
 import streamlit as st
 
 from pages.ui import controls, figures, views
-from pages.ui.i18n import library_text, operator_name, param_help, param_label, t
+from pages.ui.i18n import language, library_text, operator_name, param_help, param_label, t
+from pages.ui.inspector.component import inspector, words
+from pages.ui.inspector.payload import payload
 from pooling_core import OPERATORS, PoolingError, pool2d
 from pooling_core.explain import coverage, scatter_to_input, window_report
 from pooling_core.numbers import fmt
 
-OUTPUT_CHART = "weights_output_chart"
+INSPECTOR_KEY = "weights_inspector"
 COLUMNS = 5
 WEIGHT_SCALE = (0.0, 1.0)
 MORPH_STEPS = 100
@@ -38,14 +40,10 @@ views.require_input(source)
 x, channel_note = views.shown_plane(source, settings)
 result = views.pool_or_stop(x, settings)
 
-views.take_click(OUTPUT_CHART)
 cell = views.selected_cell(result.output.shape)
-left, middle, right = st.columns([1, 1, 1])
-with left:
-    fig = views.heatmap(result.output, t("weights.output_title"), *views.color_range(result.output), clickable=True,
-                        show_scale=False)
-    figures.outline_cells(fig, [cell])
-    views.chart(fig, OUTPUT_CHART, on_select="rerun", selection_mode=("points",))
+pad = settings.padding if "padding" in operator.window_controls else 0
+inspector(payload(x, result, cell, views.color_range(x, result.output), words=words(language()), pad=pad,
+                  translate=library_text), INSPECTOR_KEY)
 report = window_report(result, x, *cell)
 compared = [op for op in OPERATORS.values() if op.has_weights and op.windows == "sliding"]
 if not operator.has_weights:
@@ -53,6 +51,7 @@ if not operator.has_weights:
     st.info(t("weights.no_weights", name=operator_name(operator), names=names))
 else:
     share = scatter_to_input(result.geometry, result.weights)
+    middle, right = st.columns(2)
     with middle:
         fig = views.heatmap(share, t("weights.map_title", channel=channel_note), *WEIGHT_SCALE,
                               colorscale="Greys", show_scale=False)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.apptest import component_data, decode, figure, figures, heatmap_values, run_app
+from tests.apptest import component_data, decode, figure, figures, heatmap_values, run_app, trigger
 from tests.strategies import TEXTBOOK
 
 GRADIENTS = "pages/gradients.py"
@@ -178,3 +178,17 @@ def test_the_gradient_inspector_says_where_each_output_s_gradient_goes():
     assert data["pinned"] == [1, 0]
     assert data["windows"][2]["gradient"] == [[2, 0, 0.25], [2, 1, 0.25], [3, 0, 0.25], [3, 1, 0.25]]
     assert data["windows"][2]["text"] == "(3 + 2 + 1 + 2) / 4 = 2"
+
+
+def test_the_stochastic_inspector_carries_each_window_s_probabilities_and_the_eval_output():
+    data = component_data(run_app(STOCHASTIC, cell=(0, 1)), "stochastic_inspector")
+    assert data["pinned"] == [0, 1] and data["words"]["output_title"].startswith("Eval output Σpa")
+    np.testing.assert_allclose(data["output"]["values"][0][0], 63 / 13, rtol=1e-5)  # (1 + 1 + 25 + 36) / 13
+    np.testing.assert_allclose(data["windows"][0]["weights"], [1 / 13, 1 / 13, 5 / 13, 6 / 13], rtol=1e-5)
+
+
+def test_the_weights_inspector_follows_the_pinned_cell_and_python_s_window_with_it():
+    at = trigger(run_app(WEIGHTS, op="avg"), "pin", [1, 1], key="weights_inspector")
+    assert component_data(at, "weights_inspector")["pinned"] == [1, 1]
+    assert component_data(at, "weights_inspector")["windows"][3]["weights"] == [0.25] * 4
+    assert figure(at, "Window (1, 1) weights") is not None and at.code[0].value == "(1 + 0 + 3 + 4) / 4 = 2"
