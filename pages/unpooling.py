@@ -4,7 +4,9 @@ import numpy as np
 import streamlit as st
 
 from pages.ui import controls, figures, views
-from pages.ui.i18n import library_text, t
+from pages.ui.i18n import language, library_text, t
+from pages.ui.inspector.component import inspector, words
+from pages.ui.inspector.payload import payload
 from pooling_core import PoolingError, pool2d
 from pooling_core.numbers import fmt
 from pooling_core.reconstruct import quality, reconstructions, shared_targets
@@ -26,10 +28,14 @@ unpooled = ways_back["max unpooling"]
 error_map = x - unpooled
 targets = shared_targets(pooled.indices, x.shape)
 low, high = views.color_range(x)
-columns = st.columns(4)
+cell = views.selected_cell(pooled.output.shape)
+sizes = dict(rows="{rows}", cols="{cols}")  # filled in by the inspector
+titles = dict(input_title=t("unpooling.input_title", channel=channel_note, **sizes),
+              output_title=t("unpooling.pooled_title"))
+inspector(payload(x, pooled, cell, (low, high), words={**words(language()), **titles}, pad=settings.padding,
+                  translate=library_text), "unpooling_inspector")
+columns = st.columns(2)
 panels = [
-    (views.heatmap(x, t("unpooling.input_title", channel=channel_note), low, high, show_scale=False), None),
-    (views.heatmap(pooled.output, t("unpooling.pooled_title"), low, high, show_scale=False), None),
     (views.heatmap(unpooled, t("unpooling.unpooled_title"), low, high, show_scale=False), np.argwhere(targets > 1)),
     (views.heatmap(error_map, t("unpooling.error_title"), *views.symmetric_range(error_map),
                      colorscale=figures.DIVERGING, zmid=0, show_scale=False), None),

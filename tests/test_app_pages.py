@@ -61,6 +61,10 @@ def test_unpooling_reconstruction_values_and_metrics():
     np.testing.assert_array_equal(heatmap_values(figure(at, "Error")), TEXTBOOK - expected)
     row = at.dataframe[0].value.iloc[0]
     assert (row["reconstruction"], row["MSE"], row["cells exact"]) == ("max unpooling", 7.1875, "31.2%")
+    data = component_data(at, "unpooling_inspector")  # the pooled map, each value's winner where it lands
+    assert data["output"]["values"] == [[6, 8], [3, 4]]
+    assert data["words"]["output_title"].startswith("Max pooled {rows}x{cols}")
+    assert [w["winner"] for w in data["windows"]] == [[1, 1], [1, 3], [2, 0], [3, 3]]
 
 
 def test_unpooling_odd_size_and_overlapping_windows():

@@ -83,7 +83,9 @@ def test_unpooling_page_shows_reconstruction_table(page, app_url):
     page.goto(f"{app_url}/unpooling")
     wait_idle(page)
     expect(page.get_by_text("How close each way back gets")).to_be_visible()
-    expect(page.locator(".js-plotly-plot")).to_have_count(4)
+    expect(page.locator(".js-plotly-plot")).to_have_count(2)  # unpooled and error; the inspector shows the rest
+    page.locator("[data-cell='out'][data-row='0'][data-col='1']").hover()
+    expect(page.locator("[data-role='arithmetic']")).to_have_text("max(2, 4, 7, 8) = 8")
     screenshot(page, "unpooling_textbook")
 
 
