@@ -242,7 +242,7 @@ def payload_sizes() -> dict:
         data = payload(x, result, (0, 0), (low, high), words=words("en"))
         plotly = sum(len(fig.to_json()) for fig in (
             figures.heatmap(x, "Input", low, high, show_scale=False, hover=hover_words("en")),
-            figures.heatmap(result.output, "Output", low, high, hover=hover_words("en"))))
+            figures.heatmap(result.output, "Output", low, high, clickable=True, hover=hover_words("en"))))
         sizes[name] = {"mode": data["mode"], "payload_bytes": len(json.dumps(data)), "plotly_bytes": plotly}
     return sizes
 

@@ -17,6 +17,7 @@ from pooling_core.numbers import fmt
 SEQUENTIAL = "Viridis"
 DIVERGING = "RdBu_r"
 ANNOTATE_MAX_CELLS = 16 * 16
+CLICKABLE_MAX_CELLS = 64 * 64
 DISPLAY_MAX_SIDE = 256
 PICTURE_ABOVE_SIDE = 64
 HIGHLIGHT = "#ff2d55"
@@ -28,6 +29,7 @@ class HoverWords(NamedTuple):
 
     row: str
     col: str
+    click: str
 
 
 def _layout(shape, title: str, pad: int = 0, height: int = 360, colorbar: bool = False) -> dict:
@@ -49,13 +51,15 @@ def _layout(shape, title: str, pad: int = 0, height: int = 360, colorbar: bool =
 
 
 def heatmap(values: np.ndarray, title: str, zmin: float, zmax: float, colorscale: str = SEQUENTIAL,
-            zmid: float | None = None, pad: int = 0, show_scale: bool = True,
+            zmid: float | None = None, clickable: bool = False, pad: int = 0, show_scale: bool = True,
             height: int = 360, *, hover: HoverWords) -> go.Figure:
     """A 2-D array as a heatmap on a fixed colour scale ``[zmin, zmax]``.
 
-    Small grids print their values; ``pad`` widens the axes to leave room for drawing padding
-    around the input; ``hover`` holds the words of the hover labels, in the reader's language.
-    Arrays with a side over ``PICTURE_ABOVE_SIDE`` (photos) are sent as a colour-mapped PNG instead, from every
+    Small grids print their values; ``clickable`` adds one invisible marker per cell carrying
+    ``customdata=[row, col]`` (Streamlit reports clicks on markers, not on heatmap cells);
+    ``pad`` widens the axes to leave room for drawing padding around the input; ``hover`` holds
+    the words of the hover labels, in the reader's language. Arrays with a
+    side over ``PICTURE_ABOVE_SIDE`` (photos) are sent as a colour-mapped PNG instead, from every
     n-th cell beyond ``DISPLAY_MAX_SIDE`` (axes keep input coordinates): the computation stays at
     full resolution, only the picture is lighter.
     """
@@ -70,12 +74,23 @@ def heatmap(values: np.ndarray, title: str, zmin: float, zmax: float, colorscale
     trace = go.Heatmap(
         z=values, zmin=zmin, zmax=zmax, zmid=zmid,
         colorscale=colorscale, showscale=show_scale,
-        hovertemplate=f"{hover.row} %{{y}}, {hover.col} %{{x}}: %{{z:.4g}}<extra></extra>",
+        hoverinfo="skip" if clickable else None,
+        hovertemplate=None if clickable else f"{hover.row} %{{y}}, {hover.col} %{{x}}: %{{z:.4g}}<extra></extra>",
         text=[[fmt(v) for v in row] for row in values] if annotate else None,
         texttemplate="%{text}" if annotate else None, textfont=dict(size=13),
         colorbar=dict(thickness=12, len=0.8),
     )
-    return go.Figure(trace, layout=_layout((rows, cols), title, pad, height, colorbar=show_scale))
+    traces = [trace]
+    if clickable and values.size <= CLICKABLE_MAX_CELLS:
+        r, c = np.divmod(np.arange(values.size), cols)
+        traces.append(go.Scatter(
+            x=c, y=r, mode="markers", customdata=np.stack([r, c], axis=1),
+            marker=dict(symbol="square", size=max(6, 300 // max(rows, cols)), opacity=0.01, color="white"),
+            hovertemplate=f"{hover.row} %{{customdata[0]}}, {hover.col} %{{customdata[1]}}: %{{text}}"
+                          f"<extra>{hover.click}</extra>",
+            text=[fmt(v) for v in values.ravel()],
+        ))
+    return go.Figure(traces, layout=_layout((rows, cols), title, pad, height, colorbar=show_scale))
 
 
 @lru_cache(maxsize=8)

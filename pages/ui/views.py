@@ -35,7 +35,7 @@ def chart(fig, key: str | None = None, **options):
 
 def hover_words(lang: str) -> figures.HoverWords:
     """The heatmaps' hover words in ``lang``."""
-    return figures.HoverWords(*(text_in(lang, f"figures.{word}") for word in ("row", "col")))
+    return figures.HoverWords(*(text_in(lang, f"figures.{word}") for word in ("row", "col", "click")))
 
 
 def heatmap(*args, **options):
@@ -113,6 +113,24 @@ def selected_cell(out_shape) -> tuple[int, int]:
         else:
             st.query_params[CELL_KEY] = link
     return cell
+
+
+def take_click(chart_key: str) -> None:
+    """Move the selected cell to the heatmap cell last clicked in ``chart_key``.
+
+    Read at the start of a run, before anything is drawn. A chart keeps reporting its last
+    selection on every rerun, so only a new one moves the cell.
+    """
+    selection = (st.session_state.get(chart_key) or {}).get("selection", {})
+    points = [p for p in selection.get("points", []) if p.get("customdata") is not None]
+    data = points[0]["customdata"] if points else None
+    if isinstance(data, dict):
+        data = [data["0"], data["1"]]
+    clicked = None if data is None else (int(data[0]), int(data[1]))
+    seen_key = f"_seen_{chart_key}"
+    if clicked is not None and clicked != st.session_state.get(seen_key):
+        st.session_state[CELL_KEY] = clicked
+    st.session_state[seen_key] = clicked
 
 
 def output_size_latex(in_size, settings) -> str:
