@@ -75,6 +75,21 @@ class PoolResult:
     def indices(self) -> np.ndarray | None:
         return self._reshaped(self._explanation.indices)
 
+    def _image(self, lead: tuple) -> int:
+        return lead[0] if len(self._lead) == 2 else 0
+
+    def component(self, lead: tuple = ()) -> tuple[int, int] | None:
+        """The (row, column) offset of the polyphase component the map ``lead`` was sampled from,
+        for an operator that picks one per image (APS), else ``None``."""
+        component = self._explanation.component
+        return None if component is None else tuple(int(v) for v in component[self._image(lead)])
+
+    def window_cells(self, lead: tuple = ()) -> np.ndarray | None:
+        """(kh, kw) bool: the cells of each window of the map ``lead`` its output can read, where
+        the operator narrows its windows per image (APS), else ``None`` (every cell)."""
+        cells = self._explanation.cells
+        return None if cells is None else cells[self._image(lead)].numpy()
+
     def window_weights(self, i: int, j: int, lead: tuple = ()) -> np.ndarray | None:
         """(kh, kw) weights of output ``(i, j)`` of the map ``lead``; a max-type operator's are read
         off its one index, without building every window's weights."""

@@ -192,6 +192,13 @@ MESSAGES: dict[str, str] = {
     "fractional.sequence_pseudo_overlapping": "Graham's pseudo-random sequence a(i) = ceil(α(i+u)) - ceil(αu); "
                                               "u = {u_rows} (rows), {u_cols} (columns); overlapping regions "
                                               "[a(i-1), a(i)].",
+    # Adaptive polyphase sampling (operators/aps.py): its checks and its arithmetic.
+    "aps.not_a_multiple": "aps: a side of {length} cells is not a multiple of the stride {stride}, so its polyphase "
+                          "components differ in size; crop the input or change the stride.",
+    "aps.input_too_small": "aps: with kernel {kernel} and stride {stride} an output can read {span} cells along a "
+                           "side, more than the {length} the input has.",
+    "aps.arithmetic": "max({values}) = {output}, from polyphase component ({row}, {col}): the one with the largest "
+                      "L{p} norm over all channels",
 }
 
 
