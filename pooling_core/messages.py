@@ -54,6 +54,9 @@ MESSAGES: dict[str, str] = {
     "unpool.shape_mismatch": "values {values} and indices {indices} must have one shape (…, Ho, Wo).",
     "unpool.index_out_of_range": "index {index} does not fit a {height}x{width} output; pass the original input "
                                  "size as output_size.",
+    "unpool.output_size_out_of_range": "output size {size} cannot come from this pooling: with kernel {kernel}, "
+                                       "stride {stride} and padding {padding}, {outputs} outputs come from sizes "
+                                       "{low} to {high}, as PyTorch's max_unpool2d requires.",
     # A typed grid (inputs.parse_grid). A row is a whole line, or (``_in_row``) one of the bracketed
     # rows on a line; ``token`` is the typed text, cut after 20 characters, control characters escaped.
     "grid.not_text": "The grid must be text, not {type}.",
