@@ -202,6 +202,9 @@ MESSAGES: dict[str, str] = {
                            "side, more than the {length} the input has.",
     "aps.arithmetic": "max({values}) = {output}, from polyphase component ({row}, {col}): the one with the largest "
                       "L{p} norm over all channels",
+    # Torch modules (nn.py).
+    "nn.channels_needed": "{op}: Pool2d needs channels=C (the input's channel count) to build its logit "
+                          "convolution.",
 }
 
 
