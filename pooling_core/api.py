@@ -75,6 +75,21 @@ class PoolResult:
     def indices(self) -> np.ndarray | None:
         return self._reshaped(self._explanation.indices)
 
+    def _image(self, lead: tuple) -> int:
+        return lead[0] if len(self._lead) == 2 else 0
+
+    def component(self, lead: tuple = ()) -> tuple[int, int] | None:
+        """The (row, column) offset of the polyphase component the map ``lead`` was sampled from,
+        for an operator that picks one per image (APS), else ``None``."""
+        component = self._explanation.component
+        return None if component is None else tuple(int(v) for v in component[self._image(lead)])
+
+    def window_cells(self, lead: tuple = ()) -> np.ndarray | None:
+        """(kh, kw) bool: the cells of each window of the map ``lead`` its output can read, where
+        the operator narrows its windows per image (APS), else ``None`` (every cell)."""
+        cells = self._explanation.cells
+        return None if cells is None else cells[self._image(lead)].numpy()
+
     def window_weights(self, i: int, j: int, lead: tuple = ()) -> np.ndarray | None:
         """(kh, kw) weights of output ``(i, j)`` of the map ``lead``; a max-type operator's are read
         off its one index, without building every window's weights."""
@@ -188,7 +203,8 @@ def max_unpool2d(y, indices, kernel_size, stride=None, padding=0, output_size=No
 
     ``y`` and ``indices`` have shape (*lead, Ho, Wo), as from ``pool2d(x, "max")``. The result is
     (*lead, H, W) with ``H = (Ho - 1) * s - 2p + k`` unless ``output_size`` (H, W) is given; pass
-    the original size after pooling an odd-sized input. Not an inverse: non-maxima are lost.
+    the original size after pooling an odd-sized input; PyTorch's range for it, ``H - s < size <
+    H + s``, is enforced. Not an inverse: non-maxima are lost.
     """
     values = np.asarray(y, dtype=np.float64)
     flat_indices = np.asarray(indices)
@@ -197,10 +213,13 @@ def max_unpool2d(y, indices, kernel_size, stride=None, padding=0, output_size=No
     kernel = pair(kernel_size, "geometry.kernel_size_not_whole")
     strides = kernel if stride is None else pair(stride, "geometry.stride_not_whole")
     pads = pair(padding, "geometry.padding_not_whole")
-    if output_size is None:
-        size = tuple((n - 1) * s - 2 * p + k for n, k, s, p in zip(values.shape[-2:], kernel, strides, pads))
-    else:
-        size = pair(tuple(output_size)[-2:], "geometry.output_size_not_whole")
+    default = tuple((n - 1) * s - 2 * p + k for n, k, s, p in zip(values.shape[-2:], kernel, strides, pads))
+    size = default if output_size is None else pair(tuple(output_size)[-2:], "geometry.output_size_not_whole")
+    for length, usual, n, k, s, p in zip(size, default, values.shape[-2:], kernel, strides, pads):
+        # Sizes that pool back to n outputs: PyTorch accepts usual - s < length < usual + s.
+        if not usual - s < length < usual + s:
+            raise PoolingError("unpool.output_size_out_of_range", size=length, kernel=k, stride=s, padding=p,
+                               outputs=n, low=usual - s + 1, high=usual + s - 1)
     plane = size[0] * size[1]
     if flat_indices.size and (flat_indices.min() < 0 or flat_indices.max() >= plane):
         raise PoolingError("unpool.index_out_of_range", index=int(flat_indices.max()), height=size[0],

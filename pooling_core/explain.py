@@ -36,21 +36,28 @@ def window_report(result: PoolResult, x: np.ndarray, i: int, j: int, lead: tuple
     """Explain output ``(i, j)`` of the map ``lead`` (e.g. ``(channel,)``) of ``pool2d(x, ...)``."""
     plane = np.asarray(x, dtype=np.float64)[lead] if lead else np.asarray(x, dtype=np.float64)
     rows, cols, real, present = result.geometry.window(i, j)
+    cells = result.window_cells(lead)
+    if cells is not None:
+        real, present = real & cells, present & cells
     height, width = plane.shape
     values = np.where(real, plane[rows.clip(0, height - 1)[:, None], cols.clip(0, width - 1)[None, :]], np.nan)
     output = float(result.output[lead][i, j]) if lead else float(result.output[i, j])
     weights = result.window_weights(i, j, lead) if result.operator.has_weights else None
-    text = arithmetic(result, values[real], None if weights is None else weights[real], output)
+    text = arithmetic(result, values[real], None if weights is None else weights[real], output, lead)
     return WindowReport(i, j, rows, cols, real, present, values, weights, output, text)
 
 
-def arithmetic(result: PoolResult, values: np.ndarray, weights: np.ndarray | None, output: float) -> str:
-    """The computation of one output from its real window values, e.g. ``max(1, 1, 5, 6) = 6``.
+def arithmetic(result: PoolResult, values: np.ndarray, weights: np.ndarray | None, output: float,
+               lead: tuple = ()) -> str:
+    """The computation of one output of the map ``lead`` from its real window values, e.g.
+    ``max(1, 1, 5, 6) = 6``.
 
     Operators write their own (``Operator.arithmetic``); a weighted sum is the default.
     """
     if result.operator.arithmetic is not None:
-        return result.operator.arithmetic(values, weights, output, **result.params)
+        component = result.component(lead)
+        chosen = {} if component is None else {"component": component}
+        return result.operator.arithmetic(values, weights, output, **result.params, **chosen)
     if weights is not None:
         return " + ".join(f"{fmt(w)}*{fmt(v)}" for w, v in zip(weights, values)) + f" = {fmt(output)}"
     return f"{result.operator.id}({', '.join(fmt(v) for v in values)}) = {fmt(output)}"

@@ -55,6 +55,9 @@ MESSAGES: dict[str, str] = {
     "unpool.shape_mismatch": "values {values} and indices {indices} must have one shape (…, Ho, Wo).",
     "unpool.index_out_of_range": "index {index} does not fit a {height}x{width} output; pass the original input "
                                  "size as output_size.",
+    "unpool.output_size_out_of_range": "output size {size} cannot come from this pooling: with kernel {kernel}, "
+                                       "stride {stride} and padding {padding}, {outputs} outputs come from sizes "
+                                       "{low} to {high}, as PyTorch's max_unpool2d requires.",
     # A typed grid (inputs.parse_grid). A row is a whole line, or (``_in_row``) one of the bracketed
     # rows on a line; ``token`` is the typed text, cut after 20 characters, control characters escaped.
     "grid.not_text": "The grid must be text, not {type}.",
@@ -193,6 +196,16 @@ MESSAGES: dict[str, str] = {
     "fractional.sequence_pseudo_overlapping": "Graham's pseudo-random sequence a(i) = ceil(α(i+u)) - ceil(αu); "
                                               "u = {u_rows} (rows), {u_cols} (columns); overlapping regions "
                                               "[a(i-1), a(i)].",
+    # Adaptive polyphase sampling (operators/aps.py): its checks and its arithmetic.
+    "aps.not_a_multiple": "aps: a side of {length} cells is not a multiple of the stride {stride}, so its polyphase "
+                          "components differ in size; crop the input or change the stride.",
+    "aps.input_too_small": "aps: with kernel {kernel} and stride {stride} an output can read {span} cells along a "
+                           "side, more than the {length} the input has.",
+    "aps.arithmetic": "max({values}) = {output}, from polyphase component ({row}, {col}): the one with the largest "
+                      "L{p} norm over all channels",
+    # Torch modules (nn.py).
+    "nn.channels_needed": "{op}: Pool2d needs channels=C (the input's channel count) to build its logit "
+                          "convolution.",
 }
 
 

@@ -120,10 +120,17 @@ def _number(value, integer: bool):
 @dataclass(frozen=True)
 class Explanation:
     """Per-window data of one call, as torch tensors over (N, C, Ho, Wo[, kh, kw]). A max-type
-    operator gives only its ``indices``: its weights are their one-hot."""
+    operator gives only its ``indices``: its weights are their one-hot. ``component`` (N, 2) is the
+    row and column offset of the polyphase component each image's output was sampled from, for an
+    operator that picks one per image (APS); its arithmetic then receives it as ``component``.
+    ``cells`` (N, kh, kw) bool marks the cells of every window that image's choice lets its output
+    read (APS: the winning component's k x k inside the geometry's (k+s-1)-wide span); a window
+    report shows only those."""
 
     weights: object = None
     indices: object = None
+    component: object = None
+    cells: object = None
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,6 @@ then normalised by a softmax that subtracts the window maximum, so inputs of ±1
 stay finite; ``α = 0`` is allowed (``log α = -inf``).
 """
 
-import math
-
 import torch
 
 from pooling_core.operators.weighting import masked_softmax, weighted
@@ -36,7 +34,7 @@ def dpp_weights(windows, real, geometry, alpha=1.0, lam=1.0, variant="sym", eps=
     if variant == "asym":
         deviation = deviation.clamp(min=0)
     log_rho = lam / 2 * torch.log(deviation * deviation + eps * eps)
-    log_alpha = torch.tensor(math.log(alpha) if alpha > 0 else -math.inf, dtype=windows.dtype)
+    log_alpha = torch.log(torch.as_tensor(alpha, dtype=windows.dtype))  # -inf for α = 0
     return masked_softmax(torch.logaddexp(log_alpha, log_rho), real)
 
 

@@ -29,7 +29,9 @@ def logit_map(logit: np.ndarray, batch_shape: tuple, dtype: torch.dtype) -> torc
 
 
 def lip_weights(windows, real, geometry, logit="input", beta=1.0):
-    if isinstance(logit, np.ndarray):
+    if isinstance(logit, torch.Tensor):  # a learned (N, C, H, W) logit map (pooling_core.nn), with its gradient
+        logits = geometry.gather(logit, 0.0)
+    elif isinstance(logit, np.ndarray):
         logits = geometry.gather(logit_map(logit, (*windows.shape[:2], *geometry.in_size), windows.dtype), 0.0)
     elif logit == "input":
         logits = windows

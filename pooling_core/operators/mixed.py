@@ -53,7 +53,7 @@ def mixed_weights(windows, real, geometry, lam=0.5, mode="eval", per="region", s
     with ``shape`` (N, C, Ho, Wo) for ``per="region"`` and (N, C, 1, 1) for ``per="map"``.
     """
     if mode == "eval":
-        return max_mean_weights(windows, real, torch.tensor(lam, dtype=windows.dtype))
+        return max_mean_weights(windows, real, torch.as_tensor(lam, dtype=windows.dtype))
     batch, channels, out_h, out_w = windows.shape[:4]
     shape = (batch, channels, out_h, out_w) if per == "region" else (batch, channels, 1, 1)
     uniform = torch.rand(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
@@ -103,10 +103,10 @@ register(Operator(
 def gated_weights(windows, real, geometry, gate=None):
     """``s = g = σ(Σ_R ω ⊙ a)``, padding contributing 0; ``ω`` is ``1 / (kh kw)`` everywhere unless given."""
     shape = geometry.window_shape
-    omega = np.full(shape, 1.0 / (shape[0] * shape[1])) if gate is None else np.asarray(gate)
-    if omega.ndim and omega.shape != shape:
-        raise PoolingError("gated.gate_shape", height=shape[0], width=shape[1], shape=str(omega.shape))
-    score = (torch.as_tensor(omega, dtype=windows.dtype) * windows).sum((-1, -2))
+    omega = torch.as_tensor(np.full(shape, 1.0 / (shape[0] * shape[1])) if gate is None else gate, dtype=windows.dtype)
+    if omega.ndim and tuple(omega.shape) != shape:
+        raise PoolingError("gated.gate_shape", height=shape[0], width=shape[1], shape=str(tuple(omega.shape)))
+    score = (omega * windows).sum((-1, -2))
     return max_mean_weights(windows, real, torch.sigmoid(score))
 
 
