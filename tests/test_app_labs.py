@@ -1,0 +1,102 @@
+"""The labs through AppTest: the shift lab, Compare and Theory, values checked."""
+
+import numpy as np
+import pytest
+
+from tests.apptest import figure, figures, heatmap_values, run_app, shown
+
+SHIFT = "pages/shift.py"
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def preset(at, preset_id: str):
+    return at.selectbox(key="shift_preset").set_value(preset_id).run()
+
+
+def test_figure_9_8_preset_reports_four_detector_values_and_two_pooled_values_changed():
+    at = preset(run_app(SHIFT), "book_9_8")
+    assert not at.exception
+    assert at.text_area(key="grid_text").value == "0.1 1 0.2 0.1"
+    assert (at.selectbox(key="op").value, at.slider(key="kernel").value, at.slider(key="stride").value,
+            at.slider(key="padding").value) == ("max", 3, 1, 1)
+    assert metrics(at) == {"Input cells changed": "4 of 4", "Output cells changed in place": "2 of 4",
+                           "Unchanged up to a shift by (0, 1)": "3 of 3", "Largest change of a value": "0.8"}
+    np.testing.assert_allclose(heatmap_values(figure(at, "Shifted input")), [[0.3, 0.1, 1, 0.2]])
+    np.testing.assert_allclose(heatmap_values(figure(at, "Output of the input")), [[1, 1, 1, 0.2]])
+    np.testing.assert_allclose(heatmap_values(figure(at, "Output of the shifted input")), [[0.3, 1, 1, 1]])
+    np.testing.assert_array_equal(heatmap_values(figure(at, "Changed in place")), [[1, 0, 0, 1]])
+    assert "Figure 9.8" in at.info[0].value and "padding 1" in at.info[0].value
+    assert at.selectbox(key="shift_preset").value is None  # the menu returns to its placeholder
+
+
+def test_figure_9_10_preset_keeps_the_short_window_in_ceil_mode():
+    at = preset(run_app(SHIFT), "book_9_10")
+    assert at.checkbox(key="ceil_mode").value is True
+    np.testing.assert_allclose(heatmap_values(figure(at, "Output of the input")), [[1, 0.2, 0.1]])
+    np.testing.assert_allclose(heatmap_values(figure(at, "Output of the shifted input")), [[1, 1, 0.1]])
+    assert metrics(at)["Output cells changed in place"] == "1 of 3"
+
+
+def side_by_side(at) -> dict[str, dict]:
+    table = at.dataframe[0].value
+    return {row["operator"]: row for _, row in table.iterrows()}
+
+
+def test_max_pooling_stride_2_on_the_checkerboard_changes_half_the_cells_by_the_full_contrast():
+    at = preset(run_app(SHIFT), "checkerboard")
+    assert not at.exception
+    assert metrics(at)["Output cells changed in place"] == "8 of 16"
+    assert metrics(at)["Unchanged up to a shift by (0, 0)"] == "8 of 16"
+    assert metrics(at)["Largest change of a value"] == "1"
+    rows = side_by_side(at)
+    assert rows["Max pooling"]["unchanged in place"] == "8 of 16 (50%)"
+    assert rows["Max pooling"]["largest change"] == "1"
+    assert rows["MaxBlurPool (max, then blur)"]["largest change"] == "0.25"  # Zhang's anti-aliasing: smaller changes
+
+
+def test_thin_lines_change_every_cell_in_place_and_none_up_to_a_shift():
+    at = preset(run_app(SHIFT), "lines")
+    assert metrics(at)["Output cells changed in place"] == "8 of 8"
+    assert metrics(at)["Unchanged up to a shift by (0, 1)"] == "8 of 8"
+    np.testing.assert_array_equal(heatmap_values(figure(at, "Changed up to a shift")), np.zeros((2, 4)))
+
+
+@pytest.mark.parametrize("kind, pooled", [("rot90", 5), ("flip_lr", 5), ("flip_ud", 7)])
+def test_rotations_and_flips_on_a_map_whose_last_row_and_column_no_window_reads(kind, pooled):
+    # 3x3 arange, max 2x2 stride 2: the one window reads the top-left 2x2 (max 4); transformed, other cells.
+    at = run_app(SHIFT, source="grid", grid_text="0 1 2\n3 4 5\n6 7 8", shift_transform=kind)
+    assert not at.exception
+    assert heatmap_values(figure(at, "Output of the")).item() == 4
+    assert heatmap_values(figures(at)[3]).item() == pooled  # input, transformed input, output, then this
+    assert metrics(at)["Output cells that match"] == "0 of 1"
+
+
+def test_global_pooling_is_invariant_to_rescaling_and_max_pooling_is_not():
+    at = run_app(SHIFT, shift_transform="rescale2")
+    # The textbook 4x4 rescaled and max-pooled gives itself back; only its maxima match 6 8 / 3 4 rescaled.
+    assert metrics(at)["Output cells that match"] == "4 of 16"
+    np.testing.assert_array_equal(heatmap_values(figure(at, "Output of the rescaled input")),
+                                  [[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]])
+    global_max = run_app(SHIFT, shift_transform="rescale2", op="global_max")
+    assert metrics(global_max)["Output cells that match"] == "1 of 1"
+
+
+def test_a_link_reproduces_the_lab_and_bad_values_are_replaced_with_a_notice():
+    at = run_app(SHIFT, query={"shift_dx": "-2", "shift_dy": "1", "shift_mode": "fill", "shift_fill": "5"})
+    assert not at.warning and at.slider(key="shift_dx").value == -2
+    np.testing.assert_array_equal(heatmap_values(figure(at, "Shifted input"))[0], [5, 5, 5, 5])
+    bad = run_app(SHIFT, query={"shift_dx": "99", "shift_mode": "wrap", "shift_transform": "rot45"})
+    notices = shown(bad.warning[0].value)
+    assert "shift_dx '99' is not available; using 8." in notices
+    assert "shift_mode 'wrap' is not one of the choices; using Wrap around (circular)." in notices
+    assert "shift_transform 'rot45' is not one of the choices; using Shift." in notices
+    assert not bad.exception
+
+
+def test_settings_that_do_not_fit_show_the_library_s_message():
+    at = run_app(SHIFT, kernel=2, padding=2)
+    assert not at.exception
+    assert "padding 2 is more than half the kernel 2" in at.error[0].value
