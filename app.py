@@ -17,6 +17,7 @@ pages = [
     st.Page("pages/unpooling.py", title=t("nav.unpooling"), icon=":material/open_in_full:"),
     st.Page("pages/pyramid.py", title=t("nav.pyramid"), icon=":material/layers:"),
     st.Page("pages/shift.py", title=t("shift.nav"), icon=":material/swap_horiz:"),
+    st.Page("pages/compare.py", title=t("compare.nav"), icon=":material/view_column:"),
 ]
 page = st.navigation(pages)
 controls.draw_shared()

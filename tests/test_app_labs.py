@@ -100,3 +100,53 @@ def test_settings_that_do_not_fit_show_the_library_s_message():
     at = run_app(SHIFT, kernel=2, padding=2)
     assert not at.exception
     assert "padding 2 is more than half the kernel 2" in at.error[0].value
+
+
+COMPARE = "pages/compare.py"
+
+
+def table_rows(at) -> dict[str, dict]:
+    return {row["operator"]: row for _, row in at.dataframe[0].value.iterrows()}
+
+
+def test_compare_summarises_each_output_against_max_pooling():
+    at = run_app(COMPARE, compare_3="none", compare_4="none")
+    assert not at.exception
+    rows = table_rows(at)
+    maximum, average = rows["Max pooling"], rows["Average pooling"]
+    assert (maximum["output size"], maximum["mean"], maximum["maximum"]) == ("2x2", 5.25, 8.0)
+    assert (average["mean"], average["maximum"]) == (3.125, 5.25)
+    assert (maximum["cells equal to max pooling"], average["cells equal to max pooling"]) == ("100%", "0%")
+    assert (average["mean |difference|"], average["largest |difference|"]) == (2.125, 2.75)
+    np.testing.assert_allclose(heatmap_values(figures(at)[5]), [[-2.75, -2.75], [-1, -2]])  # avg minus max
+
+
+def test_the_pinned_cell_selects_the_window_under_every_operator():
+    at = run_app(COMPARE, cell=(1, 0), compare_3="none", compare_4="none")
+    assert [c.value for c in at.code] == ["max(3, 2, 1, 2) = 3", "(3 + 2 + 1 + 2) / 4 = 2"]
+    titles = [f["layout"]["title"]["text"] for f in figures(at)]
+    assert "Window (1, 0) → 3" in titles and "Window (1, 0) → 2" in titles
+
+
+def test_a_click_on_an_output_pins_its_cell():
+    at = run_app(COMPARE, compare_3="none", compare_4="none")
+    at.session_state["compare_output_1"] = {"selection": {"points": [{"customdata": {"0": 0, "1": 1}}]}}
+    at.run()
+    assert at.session_state["cell"] == (0, 1)
+    assert at.code[0].value == "max(2, 4, 7, 8) = 8"
+
+
+def test_an_output_of_another_size_gets_no_difference_map():
+    at = run_app(COMPARE, compare_1="global_avg", compare_2="max", compare_3="none", compare_4="none")
+    assert not at.exception
+    assert any("another size" in c.value for c in at.caption)
+    assert table_rows(at)["Global average pooling"]["cells equal to max pooling"] == "—"
+
+
+def test_compare_from_a_link_and_with_nothing_chosen():
+    at = run_app(COMPARE, query={"compare_1": "min", "compare_2": "nope", "compare_ref": "avg"})
+    assert "compare_2 'nope' is not one of the choices; using Average pooling." in shown(at.warning[0].value)
+    assert at.selectbox(key="compare_1").value == "min" and at.selectbox(key="compare_ref").value == "avg"
+    assert table_rows(at)["Min pooling"]["largest |difference|"] == 3.25  # min 1 2 / 1 0 against 3.25 5.25 / 2 2
+    empty = run_app(COMPARE, **{key: "none" for key in ("compare_1", "compare_2", "compare_3", "compare_4")})
+    assert empty.info[0].value == "Choose at least one operator above."
