@@ -18,6 +18,7 @@ pages = [
     st.Page("pages/pyramid.py", title=t("nav.pyramid"), icon=":material/layers:"),
     st.Page("pages/shift.py", title=t("shift.nav"), icon=":material/swap_horiz:"),
     st.Page("pages/compare.py", title=t("compare.nav"), icon=":material/view_column:"),
+    st.Page("pages/theory.py", title=t("theory.nav"), icon=":material/functions:"),
 ]
 page = st.navigation(pages)
 controls.draw_shared()

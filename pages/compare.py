@@ -82,14 +82,14 @@ for index, (column, op_id) in enumerate(zip(st.columns(len(chosen)), chosen)):
         report = window_report(result, x, *own)
         window_fig = views.heatmap(x, t("compare.window_title", row=own[0], col=own[1], value=fmt(report.output),
                                         channel=channel_note), *views.color_range(x), show_scale=False, height=300)
-        views.chart(figures.outline_window(window_fig, report))
+        views.chart(figures.outline_window(window_fig, report), f"compare_window_{index}")
         st.code(library_text(report.text), language=None)
         reference_output = same_shape(reference, result.output)
         if reference_output is not None:
             difference = result.output - reference_output
             views.chart(views.heatmap(difference, t("compare.difference_title", reference=operator_name(
                 OPERATORS[reference_id])), *views.symmetric_range(difference), colorscale=figures.DIVERGING, zmid=0,
-                show_scale=False, height=300))
+                show_scale=False, height=300), f"compare_difference_{index}")
         else:
             st.caption(t("compare.no_difference"))
 

@@ -152,8 +152,9 @@ for op_id in (op for op in SIDE_BY_SIDE if op in OPERATORS):
         row[t("shift.column_up_to_shift")] = count(shifted)
     row[t("shift.column_change")] = fmt(first.change)
     rows.append(row)
-    maps.append((operator_name(op), first.changed_map))
+    maps.append((op_id, operator_name(op), first.changed_map))
 st.dataframe(rows, hide_index=True)
-for column, (name, changed) in zip(st.columns(max(len(maps), 1)), maps):
+for column, (op_id, name, changed) in zip(st.columns(max(len(maps), 1)), maps):
     with column:
-        views.chart(views.heatmap(changed, name, 0, 1, colorscale=figures.CHANGED, show_scale=False, height=220))
+        views.chart(views.heatmap(changed, name, 0, 1, colorscale=figures.CHANGED, show_scale=False, height=220),
+                    f"shift_changed_{op_id}")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.apptest import figure, figures, heatmap_values, run_app, shown
+from tests.apptest import decode, figure, figures, heatmap_values, run_app, shown
 
 SHIFT = "pages/shift.py"
 
@@ -150,3 +150,32 @@ def test_compare_from_a_link_and_with_nothing_chosen():
     assert table_rows(at)["Min pooling"]["largest |difference|"] == 3.25  # min 1 2 / 1 0 against 3.25 5.25 / 2 2
     empty = run_app(COMPARE, **{key: "none" for key in ("compare_1", "compare_2", "compare_3", "compare_4")})
     assert empty.info[0].value == "Choose at least one operator above."
+
+
+THEORY = "pages/theory.py"
+
+
+def test_theory_shows_the_exact_means_and_which_pooling_separates_better():
+    at = run_app(THEORY)
+    assert not at.exception
+    values = metrics(at)
+    assert values["Mean, average pooling, class 1"] == "0.1" and values["Mean, average pooling, class 2"] == "0.005"
+    assert values["Mean, max pooling, class 1"] == f"{1 - 0.9**16:.4g}" == "0.8147"
+    assert values["Mean, max pooling, class 2"] == f"{1 - 0.995**16:.4g}"
+    psi_average = 0.095 * 4 / (0.3 + np.sqrt(0.005 * 0.995))
+    assert values["ψ, average pooling"] == f"{psi_average:.4g}"
+    assert at.success[0].value.startswith("With P = 16, max pooling separates the classes better")
+    bars = [trace for trace in figure(at, "Max pooling")["data"] if trace["type"] == "bar"]
+    np.testing.assert_allclose(decode(bars[0]["y"]), [0.9**16, 1 - 0.9**16])
+    simulated = [trace for trace in figure(at, "Max pooling")["data"] if trace["type"] == "scatter"]
+    assert abs(decode(simulated[0]["y"])[1] - (1 - 0.9**16)) < 5 * np.sqrt(0.15 / 2000)  # 2000 seeded pools
+
+
+def test_a_larger_pool_makes_average_pooling_win_and_a_link_is_checked():
+    at = run_app(THEORY, query={"theory_pool": "64"})
+    assert at.info[0].value.startswith("With P = 64, average pooling separates the classes better")
+    bad = run_app(THEORY, query={"theory_alpha1": "2", "theory_pool": "0"})
+    notices = shown(bad.warning[0].value)
+    assert "theory_alpha1 '2' is not available; using 1." in notices
+    assert "theory_pool '0' is not available; using 1." in notices
+    assert metrics(bad)["Mean, max pooling, class 1"] == "1" and not bad.exception

@@ -206,8 +206,8 @@ FIELDS.update({field.key: field for field in [
             label_key=lambda op_id: ("compare.none", None) if op_id == NO_OPERATOR else _OPERATOR_LABEL(op_id))
       for key, default in zip(COMPARE_KEYS, COMPARE_DEFAULTS)),
     Field("compare_ref", "choice", "max", choices=tuple(OPERATORS), label_key=_OPERATOR_LABEL),
-    Field("theory_alpha1", "float", 0.02, low=0.0, high=1.0),
-    Field("theory_alpha2", "float", 0.05, low=0.0, high=1.0),
+    Field("theory_alpha1", "float", 0.1, low=0.0, high=1.0),
+    Field("theory_alpha2", "float", 0.005, low=0.0, high=1.0),
     Field("theory_pool", "int", 16, low=1, high=256),
     Field("theory_draws", "int", 2000, low=10, high=100_000),
     Field("theory_seed", "int", 0, low=0, high=MAX_SEED),
