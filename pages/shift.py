@@ -6,7 +6,7 @@ import streamlit as st
 from pages.ui import controls, figures, views
 from pages.ui.controls import _choice, _integer
 from pages.ui.i18n import library_text, operator_name, t
-from pages.ui.state import BOUND, FIELDS, SLIDING_KEYS, value
+from pages.ui.state import BOUND, FIELDS, LINK_KEY, SLIDING_KEYS, value
 from pooling_core import OPERATORS, PoolingError, pool2d
 from pooling_core.invariance import (
     SHIFT_PRESETS,
@@ -21,6 +21,8 @@ from pooling_core.invariance import (
 from pooling_core.numbers import fmt
 
 PRESET_KEY = "shift_preset"
+GRID_HEIGHT, ROW_HEIGHT = 360, 150  # a 1-row input's figures need no more than a strip
+APPLIED_KEY = "_shift_preset_applied"
 SHIFT_KEYS = ("shift_dy", "shift_dx", "shift_mode", "shift_fill")
 
 
@@ -32,7 +34,10 @@ def preset_state(preset) -> dict:
 
 
 def apply_preset() -> None:
-    st.session_state.update(preset_state(SHIFT_PRESETS[st.session_state[PRESET_KEY]]))
+    """Set the experiment's values (callbacks run before the widgets); the menu returns to its placeholder."""
+    values = preset_state(SHIFT_PRESETS[st.session_state[PRESET_KEY]])
+    st.session_state.update(values)
+    st.session_state[APPLIED_KEY] = values
     st.session_state[PRESET_KEY] = None
 
 
@@ -69,11 +74,10 @@ if kind == "shift":
         dx = _integer(st.slider, t("shift.dx"), "shift_dx")
     with columns[2]:
         mode = _choice(st.radio, t("shift.mode_label"), "shift_mode")
-    fill = 0.0
-    if mode == "fill":
-        with columns[3]:
-            field = FIELDS["shift_fill"]
-            fill = st.number_input(t("shift.fill"), field.low, field.high, field.default, key="shift_fill", **BOUND)
+    with columns[3]:  # drawn in both modes, so that a value an experiment sets reaches the URL at once
+        field = FIELDS["shift_fill"]
+        fill = st.number_input(t("shift.fill"), field.low, field.high, field.default, key="shift_fill",
+                               disabled=mode != "fill", **BOUND)
     moved = shift(x, dy, dx, mode, fill)
     st.caption(t("shift.compare_shift"))
 else:
@@ -85,6 +89,7 @@ window = settings.window_kwargs()
 if x.shape[0] == 1:
     kwargs, window = one_row_windows(kwargs), one_row_windows(window)
     st.caption(t("shift.one_row"))
+height = ROW_HEIGHT if x.shape[0] == 1 else GRID_HEIGHT
 stride = kwargs["stride"] if isinstance(kwargs["stride"], tuple) else (kwargs["stride"],) * 2
 
 
@@ -98,14 +103,15 @@ def compare(before, after):
 low, high = views.color_range(x, moved)
 top = st.columns(3)
 with top[0]:
-    views.chart(views.heatmap(x, t("shift.input_title", channel=channel_note), low, high, show_scale=False))
+    views.chart(views.heatmap(x, t("shift.input_title", channel=channel_note), low, high, show_scale=False,
+                              height=height))
 with top[1]:
-    views.chart(views.heatmap(moved, t(f"shift.moved_title.{kind}"), low, high, show_scale=False))
+    views.chart(views.heatmap(moved, t(f"shift.moved_title.{kind}"), low, high, show_scale=False, height=height))
 if kind == "shift":
     input_match = in_place(x, moved)
     with top[2]:
         views.chart(views.heatmap(input_match.changed_map, t("shift.input_changed_title"), 0, 1,
-                                  colorscale=figures.CHANGED, show_scale=False))
+                                  colorscale=figures.CHANGED, show_scale=False, height=height))
 
 operator = settings.operator
 st.subheader(operator_name(operator))
@@ -123,7 +129,7 @@ if shifted is not None:
                                           dx=shifted.offset[1]), 0, 1, figures.CHANGED))
 for column, (values, title, zmin, zmax, scale) in zip(st.columns(4), panels):
     with column:
-        views.chart(views.heatmap(values, title, zmin, zmax, colorscale=scale, show_scale=False))
+        views.chart(views.heatmap(values, title, zmin, zmax, colorscale=scale, show_scale=False, height=height))
 
 metrics = st.columns(4)
 if kind == "shift":
@@ -138,13 +144,13 @@ metrics[3].metric(t("shift.largest_change"), fmt(first.change))
 
 st.subheader(t("shift.side_by_side"))
 st.caption(t(f"shift.side_by_side_caption.{kind}"))
-rows, maps = [], []
+rows, maps, problems = [], [], []
 for op_id in (op for op in SIDE_BY_SIDE if op in OPERATORS):
     op = OPERATORS[op_id]
     op_window = window if op.supports_dilation else {**window, "dilation": 1}
     before, after, problem = pooled_pair(op_id, x, moved, op_window)
     if problem:
-        rows.append({t("shift.column_operator"): operator_name(op), t(f"shift.column_first.{kind}"): problem})
+        problems.append(t("shift.not_pooled", name=operator_name(op), problem=problem))
         continue
     first, shifted = compare(before, after)
     row = {t("shift.column_operator"): operator_name(op), t(f"shift.column_first.{kind}"): count(first)}
@@ -154,7 +160,14 @@ for op_id in (op for op in SIDE_BY_SIDE if op in OPERATORS):
     rows.append(row)
     maps.append((op_id, operator_name(op), first.changed_map))
 st.dataframe(rows, hide_index=True)
+for line in problems:
+    st.caption(views.literal(line))
 for column, (op_id, name, changed) in zip(st.columns(max(len(maps), 1)), maps):
     with column:
-        views.chart(views.heatmap(changed, name, 0, 1, colorscale=figures.CHANGED, show_scale=False, height=220),
+        views.chart(views.heatmap(changed, name, 0, 1, colorscale=figures.CHANGED, show_scale=False,
+                                  height=min(height, 220)),
                     f"shift_changed_{op_id}")
+if APPLIED_KEY in st.session_state:
+    # A bound widget first drawn in this run (the typed grid) puts a value set from code into the URL only when
+    # it is set again on a later run started by the browser: the next run's check_link does it, as for a link.
+    st.session_state[LINK_KEY] = st.session_state.pop(APPLIED_KEY)

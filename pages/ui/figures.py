@@ -56,7 +56,7 @@ def heatmap(values: np.ndarray, title: str, zmin: float, zmax: float, colorscale
             height: int = 360, *, hover: HoverWords) -> go.Figure:
     """A 2-D array as a heatmap on a fixed colour scale ``[zmin, zmax]``.
 
-    Small grids print their values; ``clickable`` adds one invisible marker per cell carrying
+    Small grids print their values (a NaN cell prints none); ``clickable`` adds one invisible marker per cell carrying
     ``customdata=[row, col]`` (Streamlit reports clicks on markers, not on heatmap cells);
     ``pad`` widens the axes to leave room for drawing padding around the input; ``hover`` holds
     the words of the hover labels, in the reader's language. Arrays with a
@@ -77,7 +77,7 @@ def heatmap(values: np.ndarray, title: str, zmin: float, zmax: float, colorscale
         colorscale=colorscale, showscale=show_scale,
         hoverinfo="skip" if clickable else None,
         hovertemplate=None if clickable else f"{hover.row} %{{y}}, {hover.col} %{{x}}: %{{z:.4g}}<extra></extra>",
-        text=[[fmt(v) for v in row] for row in values] if annotate else None,
+        text=[[fmt(v) if not np.isnan(v) else "" for v in row] for row in values] if annotate else None,
         texttemplate="%{text}" if annotate else None, textfont=dict(size=13),
         colorbar=dict(thickness=12, len=0.8),
     )
