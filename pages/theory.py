@@ -67,7 +67,8 @@ for column, (label, exact, drawn) in zip(metrics, [
         (t("theory.mean_average", number=2), average[1].mean, samples[1][0].mean()),
         (t("theory.mean_max", number=1), maximum[0].mean, samples[0][1].mean()),
         (t("theory.mean_max", number=2), maximum[1].mean, samples[1][1].mean())]):
-    column.metric(label, fmt(exact), t("theory.simulated_delta", value=fmt(drawn)), delta_color="off")
+    column.metric(label, fmt(exact), t("theory.simulated_delta", value=fmt(drawn)), delta_color="off",
+                  delta_arrow="off")
 scores = st.columns(2)
 scores[0].metric(t("theory.psi_average"), fmt(psi_average))
 scores[1].metric(t("theory.psi_max"), fmt(psi_max))

@@ -171,12 +171,16 @@ def outline_block(fig: go.Figure, rows, cols, color: str = "rgba(255,255,255,0.5
 
 
 CLASS_COLOURS = ("#1f77b4", "#ff7f0e")
+CURVE_COLOURS = ("#2ca02c", "#d62728")
+BAR_GROUP = 0.8  # of the spacing between outcomes: Plotly's default gap between bar groups is 0.2
 
 
 def _chart_layout(title: str, x_title: str, y_title: str, height: int) -> dict:
     return dict(title=dict(text=title, x=0.5, xanchor="center", font=dict(size=15)), height=height,
                 margin=dict(l=50, r=10, t=40, b=45, autoexpand=False), xaxis=dict(title=dict(text=x_title)),
-                yaxis=dict(title=dict(text=y_title)), legend=dict(orientation="h", y=-0.25), barmode="group")
+                yaxis=dict(title=dict(text=y_title)), showlegend=True,
+                legend=dict(x=1, xanchor="right", y=1, yanchor="top", bgcolor="rgba(255,255,255,0.8)"),
+                barmode="group")
 
 
 def distributions(values, exact, simulated, names, simulated_name: str, title: str, x_title: str, y_title: str,
@@ -184,22 +188,26 @@ def distributions(values, exact, simulated, names, simulated_name: str, title: s
     """Exact distributions as bars, one group per class, with simulated frequencies as diamonds on them.
 
     ``values`` (K,) are the outcomes; ``exact`` and ``simulated`` hold one (K,) array of probabilities
-    per class, ``names`` one legend name per class.
+    per class, ``names`` one legend name per class; the diamonds have one legend entry, ``simulated_name``.
     """
+    values = np.asarray(values, dtype=np.float64)
+    spacing = float(np.min(np.diff(values))) if values.size > 1 else 1.0
+    width = BAR_GROUP * spacing / len(exact)  # of one class's bar
     traces = []
     for index, (probabilities, shares, name) in enumerate(zip(exact, simulated, names)):
         colour = CLASS_COLOURS[index % len(CLASS_COLOURS)]
-        traces.append(go.Bar(x=values, y=probabilities, name=name, marker_color=colour, offsetgroup=str(index)))
-        traces.append(go.Scatter(x=values, y=shares, name=f"{name}: {simulated_name}", mode="markers",
-                                 marker=dict(symbol="diamond", size=9, color=colour, line=dict(color="black", width=1)),
-                                 offsetgroup=str(index)))
+        centre = values + (index - (len(exact) - 1) / 2) * width  # where Plotly draws this class's bar
+        traces.append(go.Bar(x=values, y=probabilities, name=name, marker_color=colour))
+        marker = dict(symbol="diamond", size=9, color=colour, line=dict(color="black", width=1))
+        traces.append(go.Scatter(x=centre, y=shares, name=simulated_name, mode="markers", marker=marker,
+                                 legendgroup="simulated", showlegend=index == 0))
     return go.Figure(traces, layout=_chart_layout(title, x_title, y_title, height))
 
 
 def curves(x, series: dict, title: str, x_title: str, y_title: str, marker_x=None, height: int = 340) -> go.Figure:
     """One line per ``series`` entry (legend name -> (N,) values over ``x``), and a dotted vertical line
     at ``marker_x``."""
-    traces = [go.Scatter(x=x, y=y, name=name, mode="lines", line=dict(color=CLASS_COLOURS[i % 2], width=2))
+    traces = [go.Scatter(x=x, y=y, name=name, mode="lines", line=dict(color=CURVE_COLOURS[i % 2], width=2))
               for i, (name, y) in enumerate(series.items())]
     fig = go.Figure(traces, layout=_chart_layout(title, x_title, y_title, height))
     if marker_x is not None:
