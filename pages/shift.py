@@ -1,6 +1,7 @@
 """Shift lab: is pooling invariant to shifts, rotations, flips and scale? Transform the input, pool
 both, and count the output cells that match."""
 
+import numpy as np
 import streamlit as st
 
 from pages.ui import controls, figures, views
@@ -158,14 +159,15 @@ for op_id in (op for op in SIDE_BY_SIDE if op in OPERATORS):
         row[t("shift.column_up_to_shift")] = count(shifted)
     row[t("shift.column_change")] = fmt(first.change)
     rows.append(row)
-    maps.append((op_id, operator_name(op), first.changed_map))
+    maps.append((op_id, operator_name(op), first.difference))
 st.dataframe(rows, hide_index=True)
 for line in problems:
     st.caption(views.literal(line))
-for column, (op_id, name, changed) in zip(st.columns(max(len(maps), 1)), maps):
+largest = max([1e-12, *(float(np.nanmax(d)) for _, _, d in maps if not np.isnan(d).all())])  # one scale
+for column, (op_id, name, difference) in zip(st.columns(max(len(maps), 1)), maps):
     with column:
-        views.chart(views.heatmap(changed, name, 0, 1, colorscale=figures.CHANGED, show_scale=False,
-                                  height=min(height, 220)),
+        views.chart(views.heatmap(difference, t("shift.difference_title", name=name), 0, largest,
+                                  colorscale=figures.CHANGED, show_scale=False, height=min(height, 220)),
                     f"shift_changed_{op_id}")
 if APPLIED_KEY in st.session_state:
     # A bound widget first drawn in this run (the typed grid) puts a value set from code into the URL only when

@@ -90,12 +90,14 @@ class Match:
     """How a transformed input's output compares with what it is compared to.
 
     ``compared`` and ``same`` are (Ho, Wo) bool maps over the transformed input's output: the cells
-    compared, and those whose value matched. ``offset`` is the output shift ``(ey, ex)`` of an
-    up-to-a-shift comparison (else ``None``); ``change`` the largest absolute difference.
+    compared, and those whose value matched; ``difference`` holds each compared cell's absolute
+    difference (0 where it matched, NaN where not compared). ``offset`` is the output shift
+    ``(ey, ex)`` of an up-to-a-shift comparison (else ``None``); ``change`` the largest difference.
     """
 
     compared: np.ndarray
     same: np.ndarray
+    difference: np.ndarray
     change: float
     offset: tuple[int, int] | None = None
 
@@ -120,9 +122,11 @@ class Match:
 
 def _match(expected: np.ndarray, actual: np.ndarray, compared: np.ndarray, offset=None) -> Match:
     same = same_values(expected, actual) & compared
-    differences = np.abs(expected - actual)[compared & ~same]
-    change = float(np.nanmax(differences)) if differences.size and not np.isnan(differences).all() else 0.0
-    return Match(compared, same, change, offset)
+    with np.errstate(invalid="ignore"):
+        difference = np.where(compared, np.where(same, 0.0, np.abs(expected - actual)), np.nan)
+    changed = difference[compared & ~same]
+    change = float(np.nanmax(changed)) if changed.size and not np.isnan(changed).all() else 0.0
+    return Match(compared, same, difference, change, offset)
 
 
 def in_place(before: np.ndarray, after: np.ndarray) -> Match:

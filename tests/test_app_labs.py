@@ -55,6 +55,10 @@ def test_max_pooling_stride_2_on_the_checkerboard_changes_half_the_cells_by_the_
     assert rows["Max pooling"]["unchanged in place"] == "8 of 16 (50%)"
     assert rows["Max pooling"]["largest change"] == "1"
     assert rows["MaxBlurPool (max, then blur)"]["largest change"] == "0.25"  # Zhang's anti-aliasing: smaller changes
+    blurred = heatmap_values(figure(at, "MaxBlurPool (max, then blur): |change|"))
+    assert (np.count_nonzero(blurred), blurred.max()) == (12, 0.25)
+    np.testing.assert_array_equal(heatmap_values(figure(at, "Max pooling: |change|")),
+                                  heatmap_values(figure(at, "Changed in place")))  # max's changes are all 1
 
 
 def test_thin_lines_change_every_cell_in_place_and_none_up_to_a_shift():

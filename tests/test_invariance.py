@@ -78,6 +78,7 @@ def test_in_place_counts_the_book_s_detector_values():
     match = in_place([[0.1, 1, 0.2, 0.1]], [[0.3, 0.1, 1, 0.2]])
     assert (match.matched, match.total, match.change) == (0, 4, pytest.approx(0.9))
     np.testing.assert_array_equal(match.changed_map, [[1, 1, 1, 1]])
+    np.testing.assert_allclose(match.difference, [[0.2, 0.9, 0.8, 0.1]])
 
 
 def test_output_offsets_are_the_nearest_whole_moves():
@@ -100,6 +101,7 @@ def test_up_to_shift_with_fill_compares_only_the_cells_that_landed():
     match = up_to_shift(before, after, 0, 1, (1, 1), "fill")
     assert (match.matched, match.total, match.offset) == (2, 2, (0, 1))
     np.testing.assert_array_equal(match.changed_map, [[np.nan, 0, 0]])
+    np.testing.assert_array_equal(match.difference, [[np.nan, 0, 0]])
 
 
 @examples(40)

@@ -84,3 +84,14 @@ def test_theory_exact_means_and_the_verdict(page, app_url, lang, heading, verdic
     page.goto(f"{app_url}/theory?lang={lang}&theory_pool=64")
     wait_idle(page)
     expect(page.get_by_text(re.compile(re.escape(verdict)))).to_be_visible()
+
+
+def test_shift_lab_checkerboard_max_against_blurpool(page, app_url):
+    page.goto(f"{app_url}/shift?lang=en")
+    wait_idle(page)
+    page.get_by_test_id("stSelectbox").filter(has_text="Experiment").click()
+    page.get_by_role("option", name="Stride 2 on a checkerboard (Zhang 2019)").click()
+    wait_idle(page)
+    expect(metric(page, "Output cells changed in place")).to_have_text("8 of 16")
+    expect(metric(page, "Largest change of a value")).to_have_text("1")
+    tall_screenshot(page, "labs_shift_checkerboard_en")
