@@ -148,8 +148,11 @@ st.caption(t(f"shift.side_by_side_caption.{kind}"))
 rows, maps, problems = [], [], []
 for op_id in (op for op in SIDE_BY_SIDE if op in OPERATORS):
     op = OPERATORS[op_id]
-    op_window = window if op.supports_dilation else {**window, "dilation": 1}
-    before, after, problem = pooled_pair(op_id, x, moved, op_window)
+    if op_id == settings.op:  # with the sidebar's parameters, as above
+        op_kwargs = kwargs
+    else:
+        op_kwargs = window if op.supports_dilation else {**window, "dilation": 1}
+    before, after, problem = pooled_pair(op_id, x, moved, op_kwargs)
     if problem:
         problems.append(t("shift.not_pooled", name=operator_name(op), problem=problem))
         continue

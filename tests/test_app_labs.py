@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from pooling_core import OPERATORS
 from tests.apptest import decode, figure, figures, heatmap_values, run_app, shown
 
 SHIFT = "pages/shift.py"
@@ -59,6 +60,14 @@ def test_max_pooling_stride_2_on_the_checkerboard_changes_half_the_cells_by_the_
     assert (np.count_nonzero(blurred), blurred.max()) == (12, 0.25)
     np.testing.assert_array_equal(heatmap_values(figure(at, "Max pooling: |change|")),
                                   heatmap_values(figure(at, "Changed in place")))  # max's changes are all 1
+
+
+@pytest.mark.skipif("aps" not in OPERATORS, reason="adaptive polyphase sampling is not registered")
+@pytest.mark.parametrize("preset_id", ["checkerboard", "lines"])
+def test_aps_is_unchanged_up_to_a_shift_under_circular_shifts(preset_id):
+    at = preset(run_app(SHIFT), preset_id)
+    row = side_by_side(at)[OPERATORS["aps"].name]
+    assert row["unchanged up to a shift"].endswith("(100%)")
 
 
 def test_thin_lines_change_every_cell_in_place_and_none_up_to_a_shift():
