@@ -16,6 +16,9 @@ pages = [
     st.Page("pages/gradients.py", title=t("nav.gradients"), icon=":material/undo:"),
     st.Page("pages/unpooling.py", title=t("nav.unpooling"), icon=":material/open_in_full:"),
     st.Page("pages/pyramid.py", title=t("nav.pyramid"), icon=":material/layers:"),
+    st.Page("pages/shift.py", title=t("shift.nav"), icon=":material/swap_horiz:"),
+    st.Page("pages/compare.py", title=t("compare.nav"), icon=":material/view_column:"),
+    st.Page("pages/theory.py", title=t("theory.nav"), icon=":material/functions:"),
 ]
 page = st.navigation(pages)
 controls.draw_shared()

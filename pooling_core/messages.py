@@ -206,6 +206,12 @@ MESSAGES: dict[str, str] = {
     # Torch modules (nn.py).
     "nn.channels_needed": "{op}: Pool2d needs channels=C (the input's channel count) to build its logit "
                           "convolution.",
+    # Invariance and pooling theory (invariance.py, theory.py).
+    "invariance.unknown_mode": "unknown shift mode {mode}; choose one of: {modes}.",
+    "invariance.unknown_transform": "unknown transform {kind}; choose one of: {kinds}.",
+    "theory.alpha_out_of_range": "a feature's probability α must be between 0 and 1, not {value}.",
+    "theory.pool_size_below_one": "the pool size P must be a whole number of at least 1, not {value}.",
+    "theory.draws_below_one": "the number of draws must be a whole number of at least 1, not {value}.",
 }
 
 

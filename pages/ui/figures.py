@@ -21,6 +21,7 @@ CLICKABLE_MAX_CELLS = 64 * 64
 DISPLAY_MAX_SIDE = 256
 PICTURE_ABOVE_SIDE = 64
 HIGHLIGHT = "#ff2d55"
+CHANGED = [[0.0, "#e9efe9"], [1.0, HIGHLIGHT]]  # a 0/1 map of changed cells: unchanged pale, changed red
 FINDER_SIDE = 1 / 12  # of the figure's side: marked cells spanning less than a third of it get a finder
 
 
@@ -55,7 +56,7 @@ def heatmap(values: np.ndarray, title: str, zmin: float, zmax: float, colorscale
             height: int = 360, *, hover: HoverWords) -> go.Figure:
     """A 2-D array as a heatmap on a fixed colour scale ``[zmin, zmax]``.
 
-    Small grids print their values; ``clickable`` adds one invisible marker per cell carrying
+    Small grids print their values (a NaN cell prints none); ``clickable`` adds one invisible marker per cell carrying
     ``customdata=[row, col]`` (Streamlit reports clicks on markers, not on heatmap cells);
     ``pad`` widens the axes to leave room for drawing padding around the input; ``hover`` holds
     the words of the hover labels, in the reader's language. Arrays with a
@@ -76,7 +77,7 @@ def heatmap(values: np.ndarray, title: str, zmin: float, zmax: float, colorscale
         colorscale=colorscale, showscale=show_scale,
         hoverinfo="skip" if clickable else None,
         hovertemplate=None if clickable else f"{hover.row} %{{y}}, {hover.col} %{{x}}: %{{z:.4g}}<extra></extra>",
-        text=[[fmt(v) for v in row] for row in values] if annotate else None,
+        text=[[fmt(v) if not np.isnan(v) else "" for v in row] for row in values] if annotate else None,
         texttemplate="%{text}" if annotate else None, textfont=dict(size=13),
         colorbar=dict(thickness=12, len=0.8),
     )
@@ -166,4 +167,49 @@ def outline_block(fig: go.Figure, rows, cols, color: str = "rgba(255,255,255,0.5
     """Outline the rectangle spanning ``rows`` x ``cols`` (e.g. the padded border of the input)."""
     fig.add_shape(type="rect", x0=cols[0] - 0.5, x1=cols[1] + 0.5, y0=rows[0] - 0.5, y1=rows[1] + 0.5,
                   line=dict(color=color, width=1.5, dash=dash), fillcolor="rgba(0,0,0,0)")
+    return fig
+
+
+CLASS_COLOURS = ("#1f77b4", "#ff7f0e")
+CURVE_COLOURS = ("#2ca02c", "#d62728")
+BAR_GROUP = 0.8  # of the spacing between outcomes: Plotly's default gap between bar groups is 0.2
+
+
+def _chart_layout(title: str, x_title: str, y_title: str, height: int) -> dict:
+    return dict(title=dict(text=title, x=0.5, xanchor="center", font=dict(size=15)), height=height,
+                margin=dict(l=50, r=10, t=40, b=45, autoexpand=False), xaxis=dict(title=dict(text=x_title)),
+                yaxis=dict(title=dict(text=y_title)), showlegend=True,
+                legend=dict(x=1, xanchor="right", y=1, yanchor="top", bgcolor="rgba(255,255,255,0.8)"),
+                barmode="group")
+
+
+def distributions(values, exact, simulated, names, simulated_name: str, title: str, x_title: str, y_title: str,
+                  height: int = 340) -> go.Figure:
+    """Exact distributions as bars, one group per class, with simulated frequencies as diamonds on them.
+
+    ``values`` (K,) are the outcomes; ``exact`` and ``simulated`` hold one (K,) array of probabilities
+    per class, ``names`` one legend name per class; the diamonds have one legend entry, ``simulated_name``.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    spacing = float(np.min(np.diff(values))) if values.size > 1 else 1.0
+    width = BAR_GROUP * spacing / len(exact)  # of one class's bar
+    traces = []
+    for index, (probabilities, shares, name) in enumerate(zip(exact, simulated, names)):
+        colour = CLASS_COLOURS[index % len(CLASS_COLOURS)]
+        centre = values + (index - (len(exact) - 1) / 2) * width  # where Plotly draws this class's bar
+        traces.append(go.Bar(x=values, y=probabilities, name=name, marker_color=colour))
+        marker = dict(symbol="diamond", size=9, color=colour, line=dict(color="black", width=1))
+        traces.append(go.Scatter(x=centre, y=shares, name=simulated_name, mode="markers", marker=marker,
+                                 legendgroup="simulated", showlegend=index == 0))
+    return go.Figure(traces, layout=_chart_layout(title, x_title, y_title, height))
+
+
+def curves(x, series: dict, title: str, x_title: str, y_title: str, marker_x=None, height: int = 340) -> go.Figure:
+    """One line per ``series`` entry (legend name -> (N,) values over ``x``), and a dotted vertical line
+    at ``marker_x``."""
+    traces = [go.Scatter(x=x, y=y, name=name, mode="lines", line=dict(color=CURVE_COLOURS[i % 2], width=2))
+              for i, (name, y) in enumerate(series.items())]
+    fig = go.Figure(traces, layout=_chart_layout(title, x_title, y_title, height))
+    if marker_x is not None:
+        fig.add_vline(x=marker_x, line=dict(color=HIGHLIGHT, dash="dot", width=2))
     return fig

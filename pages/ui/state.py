@@ -18,6 +18,7 @@ import streamlit as st
 from pages.ui.i18n import LANG_KEY, LANGUAGES, t, text_in
 from pooling_core import OPERATORS
 from pooling_core.examples import EXAMPLES
+from pooling_core.invariance import SHIFT_MODES, TRANSFORMS
 from pooling_core.numbers import fmt
 
 BOUND = {"bind": "query-params", "persist_state": "session"}
@@ -190,6 +191,27 @@ FIELDS: dict[str, Field] = {field.key: field for field in [
     Field(CELL_KEY, "cell", (0, 0)),
     *(field for op in OPERATORS.values() for field in _param_fields(op)),
 ]}
+# The labs' own settings: the shift lab's transform, the operators Compare shows, the theory's classes.
+NO_OPERATOR = "none"
+COMPARE_KEYS = ("compare_1", "compare_2", "compare_3", "compare_4")
+COMPARE_DEFAULTS = tuple(op for op in ("max", "avg", "softpool", "aps", "blur_max") if op in OPERATORS)[:4]
+_OPERATOR_LABEL = FIELDS["op"].label_key
+FIELDS.update({field.key: field for field in [
+    Field("shift_transform", "choice", "shift", choices=TRANSFORMS, label_key=_catalog_label("shift.transform")),
+    Field("shift_dy", "int", 0, low=-8, high=8),
+    Field("shift_dx", "int", 1, low=-8, high=8),
+    Field("shift_mode", "choice", "circular", choices=SHIFT_MODES, label_key=_catalog_label("shift.mode")),
+    Field("shift_fill", "float", 0.0, low=-1e6, high=1e6),
+    *(Field(key, "choice", default, choices=(NO_OPERATOR, *OPERATORS),
+            label_key=lambda op_id: ("compare.none", None) if op_id == NO_OPERATOR else _OPERATOR_LABEL(op_id))
+      for key, default in zip(COMPARE_KEYS, COMPARE_DEFAULTS)),
+    Field("compare_ref", "choice", "max", choices=tuple(OPERATORS), label_key=_OPERATOR_LABEL),
+    Field("theory_alpha1", "float", 0.1, low=0.0, high=1.0),
+    Field("theory_alpha2", "float", 0.005, low=0.0, high=1.0),
+    Field("theory_pool", "int", 16, low=1, high=256),
+    Field("theory_draws", "int", 2000, low=10, high=100_000),
+    Field("theory_seed", "int", 0, low=0, high=MAX_SEED),
+]})
 SLIDING_KEYS = {"kernel_size": "kernel", "stride": "stride", "padding": "padding", "dilation": "dilation",
                 "ceil_mode": "ceil_mode"}
 
