@@ -169,7 +169,7 @@ for line in problems:
 largest = max([1e-12, *(float(np.nanmax(d)) for _, _, d in maps if not np.isnan(d).all())])  # one scale
 for column, (op_id, name, difference) in zip(st.columns(max(len(maps), 1)), maps):
     with column:
-        views.chart(views.heatmap(difference, t("shift.difference_title", name=name), 0, largest,
+        views.chart(views.heatmap(difference, name, 0, largest,
                                   colorscale=figures.CHANGED, show_scale=False, height=min(height, 220)),
                     f"shift_changed_{op_id}")
 if APPLIED_KEY in st.session_state:

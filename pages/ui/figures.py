@@ -21,7 +21,7 @@ CLICKABLE_MAX_CELLS = 64 * 64
 DISPLAY_MAX_SIDE = 256
 PICTURE_ABOVE_SIDE = 64
 HIGHLIGHT = "#ff2d55"
-CHANGED = [[0.0, "#e9efe9"], [1.0, HIGHLIGHT]]  # a 0/1 map of changed cells: unchanged pale, changed red
+CHANGED = "YlOrRd"  # how much a cell changed: pale yellow for none, dark red for the most
 FINDER_SIDE = 1 / 12  # of the figure's side: marked cells spanning less than a third of it get a finder
 
 
