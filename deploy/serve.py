@@ -122,18 +122,27 @@ class Deployment:
         return None
 
 
+def pinned_to(core: int):
+    """For ``Popen(preexec_fn=...)``: the child and every thread it starts run on ``core`` only."""
+    return lambda: os.sched_setaffinity(0, {core})
+
+
 def start_replicas(count: int, cookie_secret: str, extra_args: tuple[str, ...] = (),
-                   timeout: float = 120) -> list[Replica]:
-    """``count`` headless replicas of the app on free ports, returned once every one is healthy. Their
+                   timeout: float = 120, pin: bool = False) -> list[Replica]:
+    """``count`` headless replicas of the app on free ports, returned once every one is healthy;
+    with ``pin``, replica i runs on the i-th core this process may use (modulo their count). Their
     standard output (which names each replica's own URL) is dropped; their log goes to standard error."""
+    cores = sorted(os.sched_getaffinity(0))
     env = {**os.environ, "STREAMLIT_SERVER_COOKIE_SECRET": cookie_secret}  # not on the command line, where ps shows it
     replicas = []
-    for _ in range(count):
+    for i in range(count):
         port = free_port()
         command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                    "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
                    "--browser.gatherUsageStats", "false", *extra_args]
-        replicas.append(Replica(port, subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)))
+        preexec = pinned_to(cores[i % len(cores)]) if pin else None
+        replicas.append(Replica(port, subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                                       preexec_fn=preexec)))
     deadline = time.monotonic() + timeout
     waiting = list(replicas)
     while waiting:
@@ -166,15 +175,16 @@ def start_nginx(workdir: Path, listen: str, replica_ports: list[int], upload_mb:
 
 
 def start(replicas: int = 2, port: int = 8080, host: str = "0.0.0.0", cookie_secret: str | None = None,
-          extra_args: tuple[str, ...] = ()) -> Deployment:
-    """Replicas and nginx on ``host:port``, healthy; stop them with :meth:`Deployment.stop`."""
+          extra_args: tuple[str, ...] = (), pin: bool = False) -> Deployment:
+    """Replicas (pinned to a core each with ``pin``) and nginx on ``host:port``, healthy; stop them
+    with :meth:`Deployment.stop`."""
     if replicas < 1:
         raise ValueError("at least one replica")
     cookie_secret = cookie_secret or secrets.token_urlsafe(32)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
     deployment = Deployment(f"http://{shown_host}:{port}", [])
     try:
-        deployment.replicas = start_replicas(replicas, cookie_secret, extra_args)
+        deployment.replicas = start_replicas(replicas, cookie_secret, extra_args, pin=pin)
         deployment.workdir = Path(tempfile.mkdtemp(prefix="poolscope-nginx-"))
         deployment.nginx = start_nginx(deployment.workdir, f"{host}:{port}" if host else str(port),
                                        [r.port for r in deployment.replicas], max_upload_mb())
@@ -196,6 +206,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--host", default="0.0.0.0", help="the address nginx listens on (0.0.0.0: every one)")
     parser.add_argument("--cookie-secret", default=os.environ.get("POOLSCOPE_COOKIE_SECRET"),
                         help="shared by every replica (default: $POOLSCOPE_COOKIE_SECRET, else a new random one)")
+    parser.add_argument("--pin", action="store_true", help="hold replica i to core i (on a machine of its own)")
     args = parser.parse_args(argv)
     if args.replicas < 1:
         parser.error("--replicas must be at least 1")
@@ -212,7 +223,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     print(f"starting {args.replicas} replica(s) and nginx ...", flush=True)
     try:
-        deployment = start(args.replicas, args.port, args.host, args.cookie_secret)
+        deployment = start(args.replicas, args.port, args.host, args.cookie_secret, pin=args.pin)
     except (RuntimeError, OSError) as error:
         print(f"could not start: {error}", file=sys.stderr)
         return 1
