@@ -92,6 +92,7 @@ class Record:
 
     sid: int
     answers: list[tuple[str, float, float]] = field(default_factory=list)
+    setup_done: float | None = None  # when its page was open with its grid typed
     setup: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
@@ -211,6 +212,7 @@ class Student:
         self.client.set("grid_text", string_value=grid_text(self.sid, self.variant))
         answer = await self.client.rerun(timeout)
         self.record.setup.append(answer.seconds)
+        self.record.setup_done = time.time()
         self.check("setup", answer)
 
     async def act(self) -> None:
@@ -343,6 +345,18 @@ def replica_rss(pids: list[int]) -> int:
     return sum(rss(psutil.Process(pid)) for pid in pids if psutil.pid_exists(pid))
 
 
+def replica_cpu(pids: list[int]) -> float:
+    """User and system CPU seconds the replicas have used."""
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 async def ramp(url: str, args, pids: list[int]) -> dict:
     names = operator_names()
     stop = asyncio.Event()
@@ -353,7 +367,8 @@ async def ramp(url: str, args, pids: list[int]) -> dict:
     count = args.abuse or args.start
     abuser = None
     while True:
-        level_start = time.time()
+        level_start, cpu_start = time.time(), replica_cpu(pids)
+        runs_before = sum(len(s.record.answers) + len(s.record.setup) for s in students)
         spread = args.step_seconds / 4
         new = [Student(sid, url, args, names) for sid in range(len(students), count)]
         for i, student in enumerate(new):
@@ -364,10 +379,16 @@ async def ramp(url: str, args, pids: list[int]) -> dict:
             abuser = Abuser(100_000, url, args, names)
             tasks.append(asyncio.create_task(abuser.run(stop)))
         await asyncio.sleep(args.step_seconds)
-        counted_from = level_start + spread
+        cpu = replica_cpu(pids) - cpu_start
+        runs = sum(len(s.record.answers) + len(s.record.setup) for s in students) - runs_before
+        # The new sessions' first runs come in a burst; the level's steady answers come after them.
+        counted_from = max([level_start + spread, *(s.record.setup_done or 0 for s in new)])
         times = [t for s in students for _, t, at in s.record.answers if at >= counted_from]
         level = {
             "sessions": len(students), "abusive": abuser is not None, "answers": len(times),
+            "counted_s": round(time.time() - counted_from, 1),
+            "server_cpu_share": cpu / (time.time() - level_start) if pids else None,
+            "cpu_ms_per_run": 1000 * cpu / runs if pids and runs else None,
             "p50_s": percentile(times, .5), "p95_s": percentile(times, .95), "max_s": max(times, default=None),
             "errors": sum(len(s.record.errors) for s in students),
             "violations": sum(len(s.record.violations) for s in students),
