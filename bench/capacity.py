@@ -4,6 +4,7 @@ WebSocket protocol, so that thousands cost the client almost nothing.
     python bench/capacity.py --replicas 1 --pin               # one replica held to one core
     python bench/capacity.py --replicas 2 --pin               # two, behind deploy/serve.py's nginx
     python bench/capacity.py --replicas 1 --pin --abuse 300   # one abusive session among 300
+    python bench/capacity.py --replicas 1 --pin --abuse 300 --proxy   # the same through nginx
     python bench/capacity.py --url http://127.0.0.1:8501 --start 5 --step 0 --step-seconds 10
 
 Each simulated session opens Explore (a ``rerun_script`` request like a browser's first one),
@@ -253,7 +254,7 @@ class Abuser(Student):
     """A session that misbehaves in three ways, in turn, while the others work: a burst of malformed
     frames (random bytes, a truncated BackMsg, a rerun for a widget id that does not exist); a flood
     of rerun requests (``--flood`` a second for 2 s, not waiting for answers); and an upload of
-    ``--upload-mb`` MB of random bytes named ``.png``, set as the uploader's file and rerun, as a
+    ``--upload-mb`` MB (MiB) of random bytes named ``.png``, set as the uploader's file and rerun, as a
     student uploading a huge file would. Its own answers are not counted; what it does to the
     others is. What went wrong for it is listed under ``abuse``."""
 
@@ -296,7 +297,7 @@ class Abuser(Student):
     async def upload(self) -> None:
         from streamlit.proto.Common_pb2 import UploadedFileInfo
 
-        data = os.urandom(self.args.upload_mb * 2**20)
+        data = os.urandom(round(self.args.upload_mb * 2**20))
         try:
             file_id = await asyncio.to_thread(self.put_upload, data)
         except Exception as error:
@@ -346,7 +347,7 @@ def replica_rss(pids: list[int]) -> int:
 
 
 def replica_cpu(pids: list[int]) -> float:
-    """User and system CPU seconds the replicas have used."""
+    """User and system CPU seconds these processes (the replicas, or this client) have used."""
     total = 0.0
     for pid in pids:
         try:
@@ -367,7 +368,7 @@ async def ramp(url: str, args, pids: list[int]) -> dict:
     count = args.abuse or args.start
     abuser = None
     while True:
-        level_start, cpu_start = time.time(), replica_cpu(pids)
+        level_start, cpu_start, client_start = time.time(), replica_cpu(pids), replica_cpu([os.getpid()])
         runs_before = sum(len(s.record.answers) + len(s.record.setup) for s in students)
         spread = args.step_seconds / 4
         new = [Student(sid, url, args, names) for sid in range(len(students), count)]
@@ -379,7 +380,7 @@ async def ramp(url: str, args, pids: list[int]) -> dict:
             abuser = Abuser(100_000, url, args, names)
             tasks.append(asyncio.create_task(abuser.run(stop)))
         await asyncio.sleep(args.step_seconds)
-        cpu = replica_cpu(pids) - cpu_start
+        cpu, client = replica_cpu(pids) - cpu_start, replica_cpu([os.getpid()]) - client_start
         runs = sum(len(s.record.answers) + len(s.record.setup) for s in students) - runs_before
         # The new sessions' first runs come in a burst; the level's steady answers come after them.
         counted_from = max([level_start + spread, *(s.record.setup_done or 0 for s in new)])
@@ -388,6 +389,7 @@ async def ramp(url: str, args, pids: list[int]) -> dict:
             "sessions": len(students), "abusive": abuser is not None, "answers": len(times),
             "counted_s": round(time.time() - counted_from, 1),
             "server_cpu_share": cpu / (time.time() - level_start) if pids else None,
+            "client_cpu_share": client / (time.time() - level_start),  # near 1: the client limits the run
             "cpu_ms_per_run": 1000 * cpu / runs if pids and runs else None,
             "p50_s": percentile(times, .5), "p95_s": percentile(times, .95), "max_s": max(times, default=None),
             "errors": sum(len(s.record.errors) for s in students),
@@ -438,6 +440,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="an app already served (else replicas are started here)")
     parser.add_argument("--replicas", type=int, default=1, help="started here: one is served directly, more via nginx")
+    parser.add_argument("--proxy", action="store_true", help="serve one replica through nginx too")
     parser.add_argument("--pin", action="store_true", help="replica i on core i, this client on the last core")
     parser.add_argument("--start", type=int, default=100, help="sessions in the first level")
     parser.add_argument("--step", type=int, default=100, help="sessions added per level (0: one level)")
@@ -450,7 +453,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--abuse", type=int, default=0, metavar="N",
                         help="N sessions for two levels; in the second, one abusive session joins them")
     parser.add_argument("--flood", type=int, default=40, help="the abusive session's reruns a second")
-    parser.add_argument("--upload-mb", type=int, default=50, help="the abusive session's upload size")
+    # Streamlit refuses a request whose body (file and multipart framing) passes server.maxUploadSize.
+    parser.add_argument("--upload-mb", type=float, default=49.9,
+                        help="the abusive session's upload size (about the largest a 50 MB limit takes)")
     args = parser.parse_args(argv)
     if args.start < 1 or args.step < 0 or args.step_seconds <= 0 or args.think_min > args.think_max:
         parser.error("need --start >= 1, --step >= 0, --step-seconds > 0 and --think-min <= --think-max")
@@ -460,7 +465,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     deployment = None
-    if args.replicas > 1 and not args.url:
+    if (args.replicas > 1 or args.proxy) and not args.url:
         deployment = serve.start(args.replicas, serve.free_port(), host="127.0.0.1", pin=args.pin)
     elif not args.url:
         replicas = serve.start_replicas(1, secrets.token_urlsafe(32), pin=args.pin)

@@ -6,6 +6,7 @@ import io
 import os
 import re
 import shutil
+import urllib.error
 import urllib.request
 
 import numpy as np
@@ -170,3 +171,18 @@ def test_sessions_spread_over_both_replicas_and_survive_the_loss_of_one(browser,
     finally:
         for student in everyone:
             student.context.close()
+
+
+def test_the_proxy_limits_a_browser_s_uploads(deployment):
+    """Three uploads at once per browser, then one every 20 s: from the fourth in a row on, nginx
+    answers 429 itself (the replica refuses these made-up requests too, with another code)."""
+    statuses = []
+    for i in range(6):
+        request = urllib.request.Request(f"{deployment.url}/_stcore/upload_file/no-session/file{i}", data=b"x",
+                                         method="PUT", headers={"Cookie": f"{serve.ROUTE_COOKIE}=uploader"})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as reply:
+                statuses.append(reply.status)
+        except urllib.error.HTTPError as error:
+            statuses.append(error.code)
+    assert 429 not in statuses[:3] and statuses[3:] == [429] * 3, statuses
