@@ -3,13 +3,18 @@ several replicas work, the Dockerfile, and the nginx configuration ``deploy/serv
 
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import urllib.request
+from pathlib import Path
 
 import kubernetes_validate
+import psutil
 import pytest
 import yaml
 
-from deploy.serve import ROOT, max_upload_mb, nginx_config
+from deploy.serve import ROOT, free_port, max_upload_mb, nginx_config
 
 K8S = ROOT / "deploy" / "k8s"
 HEALTH = "/_stcore/health"
@@ -110,3 +115,30 @@ def test_nginx_config_is_sticky_upgrades_the_websocket_and_fits_the_upload_limit
     checked = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "error.log")],
                              capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
+
+
+def test_serve_command_prints_the_url_and_sigterm_stops_everything():
+    """``deploy/serve.py`` as an administrator runs it: one replica and nginx, then SIGTERM."""
+    if not (shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")):
+        pytest.skip("nginx is not installed (apt-get install nginx, as .ci/run does)")
+    port = free_port()
+    command = subprocess.Popen([sys.executable, "deploy/serve.py", "--replicas", "1", "--port", str(port),
+                                "--host", "127.0.0.1"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [command.stdout.readline(), command.stdout.readline()]
+        assert lines[1].startswith(f"PoolScope is served at http://127.0.0.1:{port} by replicas on ports "), lines
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5) as reply:
+            assert reply.read() == b"ok" and reply.headers["X-PoolScope-Replica"].startswith("127.0.0.1:")
+        children = psutil.Process(command.pid).children(recursive=True)
+        names = {child.name() for child in children}
+        assert "nginx" in names and any(name.startswith("python") for name in names), names
+        workdir = next(arg for child in children if child.name() == "nginx" for arg in child.cmdline()
+                       if "poolscope-nginx-" in arg)
+        command.send_signal(signal.SIGTERM)
+        assert command.wait(timeout=30) == 0
+        assert command.stdout.read() == "stopping ...\n"
+        assert not [child for child in children if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]
+        assert not Path(workdir).exists()
+    finally:
+        if command.poll() is None:
+            command.kill()
