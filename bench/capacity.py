@@ -79,10 +79,9 @@ class AppError(Exception):
 
 @dataclass
 class Answer:
-    """What one run sent back: its time, the widget ids by key, the code blocks' texts."""
+    """What one run sent back: its time and the code blocks' texts."""
 
     seconds: float
-    widgets: dict[str, str]
     codes: list[str]
 
 
@@ -177,7 +176,7 @@ class Client:
                 if message.script_finished != FINISHED:
                     raise AppError(f"run ended with {ForwardMsg.ScriptFinishedStatus.Name(message.script_finished)}")
                 self.widgets.update(widgets)
-                return Answer(time.perf_counter() - start, widgets, codes)
+                return Answer(time.perf_counter() - start, codes)
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -346,7 +345,7 @@ def replica_rss(pids: list[int]) -> int:
     return sum(rss(psutil.Process(pid)) for pid in pids if psutil.pid_exists(pid))
 
 
-def replica_cpu(pids: list[int]) -> float:
+def cpu_seconds(pids: list[int]) -> float:
     """User and system CPU seconds these processes (the replicas, or this client) have used."""
     total = 0.0
     for pid in pids:
@@ -368,7 +367,7 @@ async def ramp(url: str, args, pids: list[int]) -> dict:
     count = args.abuse or args.start
     abuser = None
     while True:
-        level_start, cpu_start, client_start = time.time(), replica_cpu(pids), replica_cpu([os.getpid()])
+        level_start, cpu_start, client_start = time.time(), cpu_seconds(pids), cpu_seconds([os.getpid()])
         runs_before = sum(len(s.record.answers) + len(s.record.setup) for s in students)
         spread = args.step_seconds / 4
         new = [Student(sid, url, args, names) for sid in range(len(students), count)]
@@ -380,7 +379,7 @@ async def ramp(url: str, args, pids: list[int]) -> dict:
             abuser = Abuser(100_000, url, args, names)
             tasks.append(asyncio.create_task(abuser.run(stop)))
         await asyncio.sleep(args.step_seconds)
-        cpu, client = replica_cpu(pids) - cpu_start, replica_cpu([os.getpid()]) - client_start
+        cpu, client = cpu_seconds(pids) - cpu_start, cpu_seconds([os.getpid()]) - client_start
         runs = sum(len(s.record.answers) + len(s.record.setup) for s in students) - runs_before
         # The new sessions' first runs come in a burst; the level's steady answers come after them.
         counted_from = max([level_start + spread, *(s.record.setup_done or 0 for s in new)])

@@ -108,6 +108,13 @@ class Deployment:
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def nginx_log(self) -> str:
+        """The end of nginx's error log (the directory holding it goes when the deployment stops)."""
+        try:
+            return " / ".join((self.workdir / "error.log").read_text().strip().splitlines()[-3:]) or "no error logged"
+        except (OSError, TypeError):
+            return "no error log"
+
     def watch(self) -> str | None:
         """Report replicas that have exited since the last call; why the whole must stop, if it must."""
         for replica in self.replicas:
@@ -116,7 +123,7 @@ class Deployment:
                 self.reported.add(replica.port)
                 print(f"replica on port {replica.port} exited ({code}); its browsers move to the others", flush=True)
         if self.nginx is not None and self.nginx.poll() is not None:
-            return f"nginx exited ({self.nginx.returncode}); see {self.workdir}/error.log"
+            return f"nginx exited ({self.nginx.returncode}): {self.nginx_log()}"
         if len(self.reported) == len(self.replicas):
             return "every replica has exited"
         return None
@@ -127,8 +134,7 @@ def pinned_to(core: int):
     return lambda: os.sched_setaffinity(0, {core})
 
 
-def start_replicas(count: int, cookie_secret: str, extra_args: tuple[str, ...] = (),
-                   timeout: float = 120, pin: bool = False) -> list[Replica]:
+def start_replicas(count: int, cookie_secret: str, timeout: float = 120, pin: bool = False) -> list[Replica]:
     """``count`` headless replicas of the app on free ports, returned once every one is healthy;
     with ``pin``, replica i runs on the i-th core this process may use (modulo their count). Their
     standard output (which names each replica's own URL) is dropped; their log goes to standard error."""
@@ -139,21 +145,25 @@ def start_replicas(count: int, cookie_secret: str, extra_args: tuple[str, ...] =
         port = free_port()
         command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                    "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
-                   "--browser.gatherUsageStats", "false", *extra_args]
+                   "--browser.gatherUsageStats", "false"]
         preexec = pinned_to(cores[i % len(cores)]) if pin else None
         replicas.append(Replica(port, subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                                        preexec_fn=preexec)))
     deadline = time.monotonic() + timeout
     waiting = list(replicas)
-    while waiting:
-        waiting = [r for r in waiting if not healthy(r.url)]
-        for replica in waiting:
-            if replica.process.poll() is not None:
-                raise RuntimeError(f"the replica on port {replica.port} exited ({replica.process.returncode})")
-        if waiting and time.monotonic() > deadline:
-            raise RuntimeError(f"replicas on ports {[r.port for r in waiting]} not healthy within {timeout:g} s")
-        if waiting:
-            time.sleep(0.3)
+    try:
+        while waiting:
+            waiting = [r for r in waiting if not healthy(r.url)]
+            for replica in waiting:
+                if replica.process.poll() is not None:
+                    raise RuntimeError(f"the replica on port {replica.port} exited ({replica.process.returncode})")
+            if waiting and time.monotonic() > deadline:
+                raise RuntimeError(f"replicas on ports {[r.port for r in waiting]} not healthy within {timeout:g} s")
+            if waiting:
+                time.sleep(0.3)
+    except BaseException:
+        Deployment("", replicas).stop()
+        raise
     return replicas
 
 
@@ -175,7 +185,7 @@ def start_nginx(workdir: Path, listen: str, replica_ports: list[int], upload_mb:
 
 
 def start(replicas: int = 2, port: int = 8080, host: str = "0.0.0.0", cookie_secret: str | None = None,
-          extra_args: tuple[str, ...] = (), pin: bool = False) -> Deployment:
+          pin: bool = False) -> Deployment:
     """Replicas (pinned to a core each with ``pin``) and nginx on ``host:port``, healthy; stop them
     with :meth:`Deployment.stop`."""
     if replicas < 1:
@@ -184,14 +194,14 @@ def start(replicas: int = 2, port: int = 8080, host: str = "0.0.0.0", cookie_sec
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
     deployment = Deployment(f"http://{shown_host}:{port}", [])
     try:
-        deployment.replicas = start_replicas(replicas, cookie_secret, extra_args, pin=pin)
+        deployment.replicas = start_replicas(replicas, cookie_secret, pin=pin)
         deployment.workdir = Path(tempfile.mkdtemp(prefix="poolscope-nginx-"))
         deployment.nginx = start_nginx(deployment.workdir, f"{host}:{port}" if host else str(port),
                                        [r.port for r in deployment.replicas], max_upload_mb())
         deadline = time.monotonic() + 10
         while not healthy(deployment.url):
             if deployment.nginx.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"nginx did not answer on {deployment.url}; see its error.log")
+                raise RuntimeError(f"nginx did not answer on {deployment.url}: {deployment.nginx_log()}")
             time.sleep(0.1)
     except BaseException:
         deployment.stop()

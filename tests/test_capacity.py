@@ -35,9 +35,9 @@ def test_a_few_students_get_their_own_answers(app_url):
 def test_a_foreign_marker_or_a_wrong_answer_is_counted():
     student = capacity.Student(3, "http://unused", capacity.parse_args([]), {})
     right = capacity.expected(3, 0, "max", 2)
-    student.check("grid", capacity.Answer(0.1, {}, [right, f"max({marker(7)}, 1) = {marker(7)}"]))
+    student.check("grid", capacity.Answer(0.1, [right, f"max({marker(7)}, 1) = {marker(7)}"]))
     assert student.record.violations == [f"grid: markers of other sessions [{marker(7)}]"]
-    student.check("kernel", capacity.Answer(0.1, {}, ["max(1, 2) = 2"]))
+    student.check("kernel", capacity.Answer(0.1, ["max(1, 2) = 2"]))
     assert student.record.errors == [f"kernel: wanted {right!r}, got 'max(1, 2) = 2'"]
 
 
