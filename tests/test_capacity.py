@@ -2,6 +2,7 @@
 see only their own markers, and an abusive session does not break them."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -10,16 +11,23 @@ from bench.classroom.grids import marker
 from tests.browser import served
 
 
+def in_a_thread(coroutine):
+    """Run ``coroutine`` on an event loop of its own: Playwright's sync tests, earlier in the same
+    process, leave one running in this thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 @pytest.fixture(scope="module")
 def app_url():
     with served() as url:
-        asyncio.run(capacity.warm_up(url, capacity.parse_args([])))  # the library's first import
+        in_a_thread(capacity.warm_up(url, capacity.parse_args([])))  # the library's first import
         yield url
 
 
 def run(url: str, *options: str) -> dict:
     args = capacity.parse_args(["--url", url, "--step", "0", "--think-min", "0.3", "--think-max", "0.8", *options])
-    return asyncio.run(capacity.ramp(url, args, []))
+    return in_a_thread(capacity.ramp(url, args, []))
 
 
 def test_a_few_students_get_their_own_answers(app_url):
