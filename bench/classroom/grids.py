@@ -33,25 +33,36 @@ def grid_text(session: int, variant: int) -> str:
     return "\n".join(" ".join(str(v) for v in row) for row in grid_rows(session, variant))
 
 
-def expected_texts(session: int) -> dict:
-    """The arithmetic of output cell (0, 0) for every state a session reaches, from the library."""
+def state_input(session: int, name):
+    """The input of a state: ``"example"``, ``"default"`` (the typed grid before any typing) or a
+    grid variant's number."""
     import numpy as np
 
     from pages.ui.state import TEXTBOOK_GRID
-    from pooling_core import pool2d
     from pooling_core.examples import load_example
-    from pooling_core.explain import window_report
     from pooling_core.inputs import parse_grid
 
-    inputs = {"example": load_example("Textbook 4x4", "L"), "default": parse_grid(TEXTBOOK_GRID)}
-    inputs.update({v: np.array(grid_rows(session, v), dtype=float) for v in range(GRID_VARIANTS)})
-    texts = {}
-    for name, x in inputs.items():
-        for op in OPERATOR_CYCLE:
-            for k in set(KERNEL_CYCLE):
-                result = pool2d(x, op, kernel_size=k, stride=STRIDE)
-                texts[(name, op, k)] = window_report(result, x, 0, 0).text
-    return texts
+    if name == "example":
+        return load_example("Textbook 4x4", "L")
+    if name == "default":
+        return parse_grid(TEXTBOOK_GRID)
+    return np.array(grid_rows(session, name), dtype=float)
+
+
+def expected_text(session: int, name, op: str, kernel: int) -> str:
+    """The arithmetic of output cell (0, 0) in one state (:func:`state_input`), from the library."""
+    from pooling_core import pool2d
+    from pooling_core.explain import window_report
+
+    x = state_input(session, name)
+    return window_report(pool2d(x, op, kernel_size=kernel, stride=STRIDE), x, 0, 0).text
+
+
+def expected_texts(session: int) -> dict:
+    """The arithmetic of output cell (0, 0) for every state a session reaches, from the library."""
+    names = ["example", "default", *range(GRID_VARIANTS)]
+    return {(name, op, k): expected_text(session, name, op, k)
+            for name in names for op in OPERATOR_CYCLE for k in set(KERNEL_CYCLE)}
 
 
 def operator_names() -> dict[str, str]:
