@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages.ui import controls, views
+from pages.ui import controls, predict, views
 from pages.ui.i18n import language, library_text, operator_name, operator_summary, preset_name, preset_note, t
 from pages.ui.inspector.component import inspector, words
 from pages.ui.inspector.payload import payload
@@ -23,6 +23,9 @@ if preset is not None:
 views.require_input(source)
 
 x = source.array
+predicting = predict.toggle()
+if predicting:
+    settings = predict.asked_settings(settings)
 result, problem = views.pool(x, settings)
 planes = x if source.is_rgb else x[None]
 all_channels = source.is_rgb and settings.channel == "all"
@@ -33,23 +36,32 @@ def go_to_typed_cell():
     st.session_state[views.CELL_KEY] = (st.session_state[ROW_KEY], st.session_state[COLUMN_KEY])
 
 
-zmin, zmax = views.color_range(planes) if result is None else views.color_range(planes, result.output)
 pad = settings.padding if "padding" in operator.window_controls else 0
 channel = None if all_channels or not source.is_rgb else channel_index
 shown_as = dict(words=words(language()), channel=channel, pad=pad, translate=library_text)
 if result is None:
     st.error(problem)
-    inspector(payload(x, None, (0, 0), (zmin, zmax), **shown_as), INSPECTOR_KEY)
+    inspector(payload(x, None, (0, 0), views.color_range(planes), **shown_as), INSPECTOR_KEY)
 else:
     rows, cols = result.output.shape[-2:]
     cell = views.selected_cell((rows, cols))
+    lead = (channel_index,) if source.is_rgb else ()
+    question = predict.Question(x, settings, result, lead, cell) if predicting else None
+    if question is not None and not question.shape_answered():  # nothing of the output before its size
+        inspector(payload(x, None, (0, 0), views.color_range(planes), **shown_as), INSPECTOR_KEY)
+        st.stop()
+    hidden = question is not None and question.hidden
+    scale = views.color_range(planes) if hidden else views.color_range(planes, result.output)
     st.session_state[ROW_KEY], st.session_state[COLUMN_KEY] = cell  # a pin from the browser moves the inputs too
-    inspector(payload(x, result, cell, (zmin, zmax), **shown_as), INSPECTOR_KEY)
+    inspector(payload(x, result, cell, scale, hidden=t("predict.hidden") if hidden else None, **shown_as),
+              INSPECTOR_KEY)
     typed = st.columns(4, vertical_alignment="bottom")
     typed[0].number_input(t("explore.row"), 0, rows - 1, key=ROW_KEY, on_change=go_to_typed_cell)
     typed[1].number_input(t("explore.column"), 0, cols - 1, key=COLUMN_KEY, on_change=go_to_typed_cell)
     st.caption(t("explore.pinned", row=cell[0], col=cell[1]))
-    shown = range(3) if all_channels else [channel_index]
+    if question is not None:
+        question.ask_values()
+    shown = [] if hidden else range(3) if all_channels else [channel_index]
     for c in shown:
         report = window_report(result, x, *cell, lead=(c,) if source.is_rgb else ())
         prefix = t("explore.channel_prefix", channel=t(f"channel.{CHANNELS[c]}")) if all_channels else ""

@@ -22,6 +22,7 @@ from pooling_core.numbers import fmt
 
 BOUND = {"bind": "query-params", "persist_state": "session"}
 CELL_KEY = "cell"
+PREDICT_KEY = "predict"
 NOTICES_KEY = "_link_notices"
 LINK_KEY = "_link_values"
 TEXTBOOK_GRID = "1 1 2 4\n5 6 7 8\n3 2 1 0\n1 2 3 4"
@@ -188,6 +189,8 @@ FIELDS: dict[str, Field] = {field.key: field for field in [
     Field("dilation", "int", 1, low=1, high=4),
     Field("ceil_mode", "bool", False),
     Field(CELL_KEY, "cell", (0, 0)),
+    # The classroom: predict mode.
+    Field(PREDICT_KEY, "bool", False),
     *(field for op in OPERATORS.values() for field in _param_fields(op)),
 ]}
 SLIDING_KEYS = {"kernel_size": "kernel", "stride": "stride", "padding": "padding", "dilation": "dilation",
