@@ -6,7 +6,7 @@ from pages.ui import controls, predict, views
 from pages.ui.i18n import language, library_text, operator_name, operator_summary, preset_name, preset_note, t
 from pages.ui.inspector.component import inspector, words
 from pages.ui.inspector.payload import payload
-from pages.ui.state import CHANNELS
+from pages.ui.state import CHANNELS, hidden
 from pooling_core.explain import window_report
 
 INSPECTOR_KEY = "inspector"
@@ -50,10 +50,10 @@ else:
     if question is not None and not question.shape_answered():  # nothing of the output before its size
         inspector(payload(x, None, (0, 0), views.color_range(planes), **shown_as), INSPECTOR_KEY)
         st.stop()
-    hidden = question is not None and question.hidden
-    scale = views.color_range(planes) if hidden else views.color_range(planes, result.output)
+    predicted = question is not None and question.hidden  # its values are still to be predicted
+    scale = views.color_range(planes) if predicted else views.color_range(planes, result.output)
     st.session_state[ROW_KEY], st.session_state[COLUMN_KEY] = cell  # a pin from the browser moves the inputs too
-    inspector(payload(x, result, cell, scale, hidden=t("predict.hidden") if hidden else None, **shown_as),
+    inspector(payload(x, result, cell, scale, hidden=t("predict.hidden") if predicted else None, **shown_as),
               INSPECTOR_KEY)
     typed = st.columns(4, vertical_alignment="bottom")
     typed[0].number_input(t("explore.row"), 0, rows - 1, key=ROW_KEY, on_change=go_to_typed_cell)
@@ -61,14 +61,15 @@ else:
     st.caption(t("explore.pinned", row=cell[0], col=cell[1]))
     if question is not None:
         question.ask_values()
-    shown = [] if hidden else range(3) if all_channels else [channel_index]
+    shown = [] if predicted else range(3) if all_channels else [channel_index]
     for c in shown:
         report = window_report(result, x, *cell, lead=(c,) if source.is_rgb else ())
         prefix = t("explore.channel_prefix", channel=t(f"channel.{CHANNELS[c]}")) if all_channels else ""
         st.code(prefix + library_text(report.text), language=None)
 
-with st.expander(t("explore.formula"), expanded=True):
-    st.latex(operator.formula)
-    if operator.windows == "sliding":
-        st.latex(views.output_size_latex(planes.shape[-2:], settings))
-    st.caption(operator.citation)
+if not hidden("formula"):
+    with st.expander(t("explore.formula"), expanded=True):
+        st.latex(operator.formula)
+        if operator.windows == "sliding":
+            st.latex(views.output_size_latex(planes.shape[-2:], settings))
+        st.caption(operator.citation)

@@ -32,7 +32,7 @@ def test_the_size_comes_before_the_output_and_is_checked_against_the_formula():
     at = predicting(kernel=3, stride=1)
     assert not at.exception
     assert at.subheader[0].value == "What size is the output?"
-    assert "output" not in component_data(at) and not at.code  # no output, no arithmetic, no formula yet
+    assert "output" not in component_data(at) and not at.main.code  # no output, no arithmetic, no formula yet
     assert not at.latex
     at = answer_shape(at, 2, 2)
     assert at.success[0].value == "Right: the output is 2x2."
@@ -61,7 +61,7 @@ def test_the_hidden_output_leaves_nothing_in_the_inspector_payload():
     assert data["output"]["text"] == [["?", "?"], ["?", "?"]]
     assert all(set(w) == {"cells", "text"} for w in data["windows"])  # no winner, no weights
     assert {w["text"] for w in data["windows"]} == {"Predict this cell's value below, then reveal."}
-    assert data["scale"]["max"] == 8 and not at.code  # the scale is the input's; no arithmetic below
+    assert data["scale"]["max"] == 8 and not at.main.code  # the scale is the input's; no arithmetic below
     assert "6" not in str(data["output"]) and "max(" not in str(data)
 
 

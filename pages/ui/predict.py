@@ -13,7 +13,7 @@ import streamlit as st
 
 from pages.ui import views
 from pages.ui.i18n import library_text, t
-from pages.ui.state import BOUND, PREDICT_KEY, value
+from pages.ui.state import BOUND, PREDICT_KEY, hidden, locked, value
 from pooling_core import PoolingError
 from pooling_core.explain import window_report
 from pooling_core.inputs import parse_grid
@@ -26,8 +26,11 @@ HOW_KEY = "predict_how"
 
 
 def toggle() -> bool:
-    """The switch of predict mode (a bound field, so that a link can start in it); whether it is on."""
-    st.toggle(t("predict.toggle"), False, key=PREDICT_KEY, help=t("predict.toggle_help"), **BOUND)
+    """The switch of predict mode (a bound field, so that a link can start in it, lock or hide it);
+    whether it is on."""
+    if not hidden(PREDICT_KEY):
+        st.toggle(t("predict.toggle"), False, key=PREDICT_KEY, help=t("predict.toggle_help"),
+                  disabled=locked(PREDICT_KEY), **BOUND)
     return value(PREDICT_KEY)
 
 
