@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages.ui import controls, predict, views
+from pages.ui import controls, predict, slides, views
 from pages.ui.i18n import language, library_text, operator_name, operator_summary, preset_name, preset_note, t
 from pages.ui.inspector.component import inspector, words
 from pages.ui.inspector.payload import payload
@@ -66,6 +66,8 @@ else:
         report = window_report(result, x, *cell, lead=(c,) if source.is_rgb else ())
         prefix = t("explore.channel_prefix", channel=t(f"channel.{CHANNELS[c]}")) if all_channels else ""
         st.code(prefix + library_text(report.text), language=None)
+    if not predicted:  # a picture would give the answers away
+        slides.downloads(result, x, lead, cell, settings, pad)
 
 if not hidden("formula"):
     with st.expander(t("explore.formula"), expanded=True):

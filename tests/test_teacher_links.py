@@ -25,12 +25,14 @@ def test_params_lock_every_parameter_of_the_operator():
 
 
 def test_hidden_sections_are_left_out():
-    at = run_app(query={"hide": "upload,random,preset,language,formula"})
+    at = run_app(query={"hide": "upload,random,preset,language,formula,exports"})
     assert not at.exception
     assert at.radio(key="source").options == ["Example", "Type a grid"]
     assert [s.key for s in at.selectbox] == ["example", "op"]  # no preset menu
     assert "lang" not in [r.key for r in at.radio]
-    assert [e.label for e in at.expander] == ["Link to this view"]  # Explore's formula is hidden
+    assert [e.label for e in at.expander] == ["Link to this view"]  # Explore's formula and downloads are hidden
+    assert [e.label for e in run_app().expander] == ["Download for slides", "Formula, output size and citation",
+                                                     "Link to this view"]
 
 
 def test_a_hidden_source_in_the_link_falls_back_to_the_first_one_offered():
@@ -93,4 +95,4 @@ def test_every_field_reads_back_what_it_writes(key):
 
 def test_the_lists_of_locks_and_sections():
     assert set(LOCKABLE) - {"params"} <= set(FIELDS) and "kernel" in LOCKABLE
-    assert HIDEABLE == ("upload", "grid", "random", "preset", "language", "formula", "predict")
+    assert HIDEABLE == ("upload", "grid", "random", "preset", "language", "formula", "predict", "exports")

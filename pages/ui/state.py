@@ -186,10 +186,10 @@ CHANNELS = ("red", "green", "blue", "all")
 
 # What a link can lock: the sidebar's controls and predict mode by their keys, "params" for the
 # operator's own parameters; and the sections it can hide (the sidebar's sources, menus and switches,
-# Explore's formula).
+# Explore's formula and downloads).
 LOCKABLE = ("lang", "source", "example", "grid_text", "random_rows", "random_cols", "seed", "color_mode", "channel",
             "op", "kernel", "stride", "padding", "dilation", "ceil_mode", "params", PREDICT_KEY)
-HIDEABLE = ("upload", "grid", "random", "preset", "language", "formula", PREDICT_KEY)
+HIDEABLE = ("upload", "grid", "random", "preset", "language", "formula", PREDICT_KEY, "exports")
 
 
 def _catalog_label(section: str):
