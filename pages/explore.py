@@ -59,13 +59,13 @@ else:
     typed[0].number_input(t("explore.row"), 0, rows - 1, key=ROW_KEY, on_change=go_to_typed_cell)
     typed[1].number_input(t("explore.column"), 0, cols - 1, key=COLUMN_KEY, on_change=go_to_typed_cell)
     st.caption(t("explore.pinned", row=cell[0], col=cell[1]))
-    if question is not None:
-        question.ask_values()
     shown = [] if predicted else range(3) if all_channels else [channel_index]
     for c in shown:
         report = window_report(result, x, *cell, lead=(c,) if source.is_rgb else ())
         prefix = t("explore.channel_prefix", channel=t(f"channel.{CHANNELS[c]}")) if all_channels else ""
         st.code(prefix + library_text(report.text), language=None)
+    if question is not None:
+        question.ask_values()
     if not predicted:  # a picture would give the answers away
         slides.downloads(result, x, lead, cell, settings, pad)
 
