@@ -102,3 +102,25 @@ def test_the_png_download_is_a_picture(page, app_url):
     assert image.format == "PNG" and image.width > 500
     assert download.value.suggested_filename == "poolscope.png"
     image.save(SCREENSHOTS / "download_zh.png")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_exercises_page_checks_and_links(page, app_url, lang):
+    page.goto(f"{app_url}/exercises?lang={lang}")
+    wait_idle(page)
+    title = {"en": "1. Average pooling as a convolution", "zh": "1. 把平均汇聚写成卷积"}[lang]
+    expect(page.get_by_role("heading", name=title)).to_be_visible()
+    box = page.get_by_test_id("stNumberInput").first.locator("input")
+    box.fill("0.25")
+    box.press("Enter")
+    wait_idle(page)
+    page.get_by_test_id("stButton").filter(has_text={"en": "Check", "zh": "核对"}[lang]).first.click()
+    wait_idle(page)
+    expect(page.get_by_test_id("stAlertContentSuccess").first).to_contain_text("0.25")
+    screenshot(page, f"exercises_{lang}")
+    page.get_by_test_id("stButton").filter(has_text={"en": "Show it on Explore", "zh": "在“探索池化”中查看"}[lang])\
+        .first.click()
+    wait_idle(page)
+    expect(page.get_by_role("heading", name={"en": "Explore pooling", "zh": "探索池化"}[lang])).to_be_visible()
+    caption = page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first  # the operator's name
+    expect(caption).to_contain_text({"en": "Average pooling", "zh": "平均池化"}[lang])
