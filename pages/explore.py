@@ -11,6 +11,7 @@ from pooling_core.explain import window_report
 
 INSPECTOR_KEY = "inspector"
 ROW_KEY, COLUMN_KEY = "cell_row", "cell_column"
+PREVIOUS_KEY, NEXT_KEY = "P", "N"  # outside the inspector, which takes the arrows and the space bar
 
 settings, source = controls.current()
 operator = settings.operator
@@ -36,6 +37,13 @@ def go_to_typed_cell():
     st.session_state[views.CELL_KEY] = (st.session_state[ROW_KEY], st.session_state[COLUMN_KEY])
 
 
+def step_cell(delta: int, rows: int, cols: int):
+    """Pin the output cell ``delta`` cells on in reading order, wrapping around."""
+    i, j = st.session_state.get(views.CELL_KEY, (0, 0))
+    flat = (min(i, rows - 1) * cols + min(j, cols - 1) + delta) % (rows * cols)
+    st.session_state[views.CELL_KEY] = divmod(flat, cols)
+
+
 pad = settings.padding if "padding" in operator.window_controls else 0
 channel = None if all_channels or not source.is_rgb else channel_index
 shown_as = dict(words=words(language()), channel=channel, pad=pad, translate=library_text)
@@ -58,6 +66,10 @@ else:
     typed = st.columns(4, vertical_alignment="bottom")
     typed[0].number_input(t("explore.row"), 0, rows - 1, key=ROW_KEY, on_change=go_to_typed_cell)
     typed[1].number_input(t("explore.column"), 0, cols - 1, key=COLUMN_KEY, on_change=go_to_typed_cell)
+    typed[2].button(t("keys.previous"), key="step_previous", shortcut=PREVIOUS_KEY, on_click=step_cell,
+                    args=(-1, rows, cols))
+    typed[3].button(t("keys.next"), key="step_next", shortcut=NEXT_KEY, on_click=step_cell, args=(1, rows, cols))
+    st.caption(t("keys.explore", previous=PREVIOUS_KEY, next=NEXT_KEY))
     st.caption(t("explore.pinned", row=cell[0], col=cell[1]))
     shown = [] if predicted else range(3) if all_channels else [channel_index]
     for c in shown:

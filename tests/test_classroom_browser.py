@@ -6,7 +6,7 @@ import io
 import pytest
 from PIL import Image
 
-from tests.browser import SCREENSHOTS, require_browser, screenshot, wait_idle
+from tests.browser import SCREENSHOTS, python_panel, require_browser, screenshot, wait_idle
 
 expect = require_browser()
 pytestmark = pytest.mark.browser
@@ -124,3 +124,15 @@ def test_the_exercises_page_checks_and_links(page, app_url, lang):
     expect(page.get_by_role("heading", name={"en": "Explore pooling", "zh": "探索池化"}[lang])).to_be_visible()
     caption = page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first  # the operator's name
     expect(caption).to_contain_text({"en": "Average pooling", "zh": "平均池化"}[lang])
+
+
+def test_keys_outside_the_inspector_step_the_pinned_cell(page, app_url):
+    page.goto(f"{app_url}/")
+    wait_idle(page)
+    page.get_by_role("heading", name="Explore pooling").click()  # the page, not the inspector, has the focus
+    page.keyboard.press("n")
+    wait_idle(page)
+    expect(python_panel(page).first).to_have_text("max(2, 4, 7, 8) = 8")
+    page.keyboard.press("p")
+    wait_idle(page)
+    expect(python_panel(page).first).to_have_text("max(1, 1, 5, 6) = 6")
