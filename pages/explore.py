@@ -4,7 +4,7 @@ import streamlit as st
 
 from pages.ui import controls, predict, slides, views
 from pages.ui.i18n import language, library_text, operator_name, operator_summary, preset_name, preset_note, t
-from pages.ui.inspector.component import inspector, words
+from pages.ui.inspector.component import inspector, projector_switch, words
 from pages.ui.inspector.payload import payload
 from pages.ui.state import CHANNELS, hidden
 from pooling_core.explain import window_report
@@ -25,6 +25,7 @@ views.require_input(source)
 
 x = source.array
 predicting = predict.toggle()
+projector = projector_switch()
 if predicting:
     settings = predict.asked_settings(settings)
 result, problem = views.pool(x, settings)
@@ -46,7 +47,7 @@ def step_cell(delta: int, rows: int, cols: int):
 
 pad = settings.padding if "padding" in operator.window_controls else 0
 channel = None if all_channels or not source.is_rgb else channel_index
-shown_as = dict(words=words(language()), channel=channel, pad=pad, translate=library_text)
+shown_as = dict(words=words(language()), channel=channel, pad=pad, translate=library_text, projector=projector)
 if result is None:
     st.error(problem)
     inspector(payload(x, None, (0, 0), views.color_range(planes), **shown_as), INSPECTOR_KEY)

@@ -136,3 +136,25 @@ def test_keys_outside_the_inspector_step_the_pinned_cell(page, app_url):
     page.keyboard.press("p")
     wait_idle(page)
     expect(python_panel(page).first).to_have_text("max(1, 1, 5, 6) = 6")
+
+
+def cell_width(page, side: str) -> float:
+    return page.locator(f"[data-cell='{side}'][data-row='0'][data-col='0']").bounding_box()["width"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_projector_view_enlarges_the_inspector(page, app_url, lang):
+    page.goto(f"{app_url}/?lang={lang}")
+    wait_idle(page)
+    normal = cell_width(page, "in"), page.locator("[data-role='arithmetic']").evaluate(
+        "e => parseFloat(getComputedStyle(e).fontSize)")
+    page.goto(f"{app_url}/?lang={lang}&projector=true")
+    wait_idle(page)
+    page.locator("[data-cell='in']").first.wait_for()
+    large = cell_width(page, "in"), page.locator("[data-role='arithmetic']").evaluate(
+        "e => parseFloat(getComputedStyle(e).fontSize)")
+    assert normal == (64, 15) and large[0] >= 84 and large[1] == 28, (normal, large)
+    font = page.locator("[data-cell='in'][data-row='1'][data-col='1']").evaluate(
+        "e => parseFloat(e.parentElement.style.fontSize)")
+    assert font >= 24
+    screenshot(page, f"projector_{lang}")

@@ -1,4 +1,5 @@
-"""Explore's step buttons outside the inspector: their shortcuts, the cells they pin, the keys said on the page."""
+"""Explore's step buttons outside the inspector (their shortcuts, the cells they pin, the keys said on the
+page) and the projector view."""
 
 import pytest
 
@@ -29,3 +30,11 @@ def test_the_step_buttons_have_shortcuts_and_wrap_around():
 def test_the_page_says_which_keys(lang, said):
     at = run_app(query={"lang": lang})
     assert any(said in c.value for c in at.main.caption)
+
+
+def test_the_projector_view_is_a_bound_setting_the_inspector_is_sent():
+    plain, projected = component_data(run_app()), component_data(run_app(query={"projector": "true"}))
+    assert plain["projector"] is False and projected["projector"] is True
+    assert plain["digest"] != projected["digest"]  # the browser builds its grids again, at the large sizes
+    at = run_app(query={"projector": "true", "lock": "projector"})
+    assert at.toggle(key="projector").value is True and at.toggle(key="projector").disabled

@@ -24,6 +24,7 @@ BOUND = {"bind": "query-params", "persist_state": "session"}
 CELL_KEY = "cell"
 PREDICT_KEY = "predict"
 LOCK_KEY, HIDE_KEY = "lock", "hide"
+PROJECTOR_KEY = "projector"
 NOTICES_KEY = "_link_notices"
 LINK_KEY = "_link_values"
 TEXTBOOK_GRID = "1 1 2 4\n5 6 7 8\n3 2 1 0\n1 2 3 4"
@@ -188,7 +189,7 @@ CHANNELS = ("red", "green", "blue", "all")
 # operator's own parameters; and the sections it can hide (the sidebar's sources, menus and switches,
 # Explore's formula and downloads).
 LOCKABLE = ("lang", "source", "example", "grid_text", "random_rows", "random_cols", "seed", "color_mode", "channel",
-            "op", "kernel", "stride", "padding", "dilation", "ceil_mode", "params", PREDICT_KEY)
+            "op", "kernel", "stride", "padding", "dilation", "ceil_mode", "params", PREDICT_KEY, PROJECTOR_KEY)
 HIDEABLE = ("upload", "grid", "random", "preset", "language", "formula", PREDICT_KEY, "exports")
 
 
@@ -216,8 +217,10 @@ FIELDS: dict[str, Field] = {field.key: field for field in [
     Field("dilation", "int", 1, low=1, high=4),
     Field("ceil_mode", "bool", False),
     Field(CELL_KEY, "cell", (0, 0)),
-    # The classroom: predict mode, and the controls a teacher's link locks and the sections it hides.
+    # The classroom: predict mode, the projector view, and the controls a teacher's link locks and the
+    # sections it hides.
     Field(PREDICT_KEY, "bool", False),
+    Field(PROJECTOR_KEY, "bool", False),
     Field(LOCK_KEY, "set", (), choices=LOCKABLE),
     Field(HIDE_KEY, "set", (), choices=HIDEABLE),
     *(field for op in OPERATORS.values() for field in _param_fields(op)),

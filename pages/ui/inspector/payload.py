@@ -66,7 +66,8 @@ def window_details(result: PoolResult, x: np.ndarray, i: int, j: int, lead: tupl
 
 
 def payload(x: np.ndarray, result: PoolResult | None, pinned: tuple[int, int], scale: tuple[float, float], *,
-            words: dict, channel: int | None = None, pad: int = 0, translate=str, hidden: str | None = None) -> dict:
+            words: dict, channel: int | None = None, pad: int = 0, translate=str, hidden: str | None = None,
+            projector: bool = False) -> dict:
     """The component's data for input ``x`` ((H, W), or (3, H, W) in colour) and its pooling ``result``.
 
     ``channel`` picks a colour input's map; ``None`` on a colour input shows all three channels
@@ -76,7 +77,7 @@ def payload(x: np.ndarray, result: PoolResult | None, pinned: tuple[int, int], s
     with ``channels`` the colour channels' names) and ``translate`` turns a library message into
     the same language. ``hidden`` is the text shown instead of every window's arithmetic while a
     student predicts the output: its cells are then sent grey and marked ``?``, without values,
-    winners or weights.
+    winners or weights. ``projector`` asks for the large sizes of a projected screen (inspector.css).
     """
     x = np.asarray(x, dtype=np.float64)
     all_three = x.ndim == 3 and channel is None
@@ -91,7 +92,7 @@ def payload(x: np.ndarray, result: PoolResult | None, pinned: tuple[int, int], s
 
     data = {"mode": "picture" if pictures else "grid", "scale": color_scale(*scale), "pad": int(pad),
             "channels": [words["channels"][c] for (c,) in leads] if all_three else [], "words": words,
-            "input": draw(x if all_three else plane)}
+            "input": draw(x if all_three else plane), "projector": bool(projector)}
     if result is not None:
         shown = result.output if all_three else out
         data["output"] = draw(shown if hidden is None else np.full(out.shape, np.nan))
