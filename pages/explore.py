@@ -70,13 +70,13 @@ else:
     typed[2].button(t("keys.previous"), key="step_previous", shortcut=PREVIOUS_KEY, on_click=step_cell,
                     args=(-1, rows, cols))
     typed[3].button(t("keys.next"), key="step_next", shortcut=NEXT_KEY, on_click=step_cell, args=(1, rows, cols))
-    st.caption(t("keys.explore", previous=PREVIOUS_KEY, next=NEXT_KEY))
     st.caption(t("explore.pinned", row=cell[0], col=cell[1]))
     shown = [] if predicted else range(3) if all_channels else [channel_index]
     for c in shown:
         report = window_report(result, x, *cell, lead=(c,) if source.is_rgb else ())
         prefix = t("explore.channel_prefix", channel=t(f"channel.{CHANNELS[c]}")) if all_channels else ""
         st.code(prefix + library_text(report.text), language=None)
+    st.caption(t("keys.explore", previous=PREVIOUS_KEY, next=NEXT_KEY))
     if question is not None:
         question.ask_values()
     if not predicted:  # a picture would give the answers away
