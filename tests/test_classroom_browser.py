@@ -108,7 +108,7 @@ def test_the_png_download_is_a_picture(page, app_url):
 def test_the_exercises_page_checks_and_links(page, app_url, lang):
     page.goto(f"{app_url}/exercises?lang={lang}")
     wait_idle(page)
-    title = {"en": "1. Average pooling as a convolution", "zh": "1. 把平均汇聚写成卷积"}[lang]
+    title = {"en": "1. Average pooling as a convolution", "zh": "1. 把平均池化写成卷积"}[lang]
     expect(page.get_by_role("heading", name=title)).to_be_visible()
     box = page.get_by_test_id("stNumberInput").first.locator("input")
     box.fill("0.25")

@@ -145,5 +145,5 @@ def test_show_it_opens_the_page_with_the_operator():
 def test_the_exercises_in_chinese(monkeypatch):
     monkeypatch.setattr("pages.ui.i18n.language", lambda: "zh")
     at = answer(run_app(PAGE, query={"lang": "zh"}), 1, 0.5)
-    assert at.subheader[0].value == "1. 把平均汇聚写成卷积"
+    assert at.subheader[0].value == "1. 把平均池化写成卷积"
     assert [e.value for e in at.error] == ["不对：你答的是 0.5，正确值是 0.25。"]
