@@ -62,8 +62,10 @@ def grade(result, x: np.ndarray, answers: dict, lead: tuple = (), translate=str)
     graded = []
     for cell, answer in sorted(answers.items()):
         report = window_report(result, x, *cell, lead=lead)
-        right = answer == report.output if not math.isfinite(report.output) else abs(answer - report.output) <= (
-            TOLERANCE + 1e-12)
+        if math.isfinite(report.output):
+            right = abs(answer - report.output) <= TOLERANCE + 1e-12  # 1e-12: 3.25 + 0.01 still counts
+        else:
+            right = answer == report.output
         graded.append(Graded(cell, answer, report.output, right, translate(report.text)))
     return graded
 
