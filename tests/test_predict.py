@@ -6,6 +6,8 @@ import pytest
 
 from pages.ui.predict import TOLERANCE, grade
 from pooling_core import OPERATORS, pool2d
+from pooling_core.examples import load_example
+from pooling_core.numbers import fmt
 from tests.apptest import component_data, run_app, shown
 from tests.strategies import TEXTBOOK_TEXT
 
@@ -155,3 +157,16 @@ def test_predict_mode_in_chinese(monkeypatch):
     assert at.subheader[0].value == "输出是多大？"
     assert at.error[-1].value == "答对 0 个，共 1 个（误差 ±0.01 以内）。"
     assert at.table[0].value.iloc[0].tolist() == ["(0, 0)", "5", "6", "✗ 错", "max(1, 1, 5, 6) = 6"]
+
+
+def test_a_colour_photo_is_predicted_one_cell_at_a_time_with_a_grey_picture():
+    at = run_app(predict=True, example="Landscape photo", color_mode="rgb", channel="green", kernel=4, stride=4)
+    at = answer_shape(at, 64, 64)
+    data = component_data(at)
+    assert data["mode"] == "picture" and "predict_how" not in [r.key for r in at.radio]  # too many cells to type
+    assert [set(d) for d in data["details"]] == [{"cells", "text"}]
+    assert data["details"][0]["text"] == "Predict this cell's value below, then reveal."
+    expected = pool2d(load_example("Landscape photo", "RGB")[1], "max", kernel_size=4).output[0, 0]
+    at = reveal_cell(at, float(expected))
+    assert at.success[-1].value == "1 of 1 right (within ±0.01)."
+    assert at.table[0].value["Value"].tolist() == [fmt(expected)]

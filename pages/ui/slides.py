@@ -7,7 +7,7 @@ import streamlit as st
 
 from pages.ui import exports, views
 from pages.ui.i18n import library_text, operator_name, param_label, t
-from pages.ui.state import SLIDING_KEYS, hidden
+from pages.ui.state import CHANNELS, SLIDING_KEYS, hidden
 from pooling_core.explain import window_report
 from pooling_core.numbers import fmt
 
@@ -28,8 +28,8 @@ def _written(setting) -> str:
 
 
 def downloads(result, x, lead: tuple, cell: tuple[int, int], settings, pad: int) -> None:
-    """The download buttons for the map ``lead`` of ``x`` pooled into ``result``, output ``cell``'s window
-    highlighted; left out where a teacher's link hides ``exports``."""
+    """The download buttons for the map ``lead`` of ``x`` pooled into ``result`` (a colour input's channel
+    named in the title), output ``cell``'s window highlighted; left out where a teacher's link hides ``exports``."""
     if hidden("exports"):
         return
     plane, out = (x[lead], result.output[lead]) if lead else (x, result.output)
@@ -38,7 +38,8 @@ def downloads(result, x, lead: tuple, cell: tuple[int, int], settings, pad: int)
         plane, out, views.color_range(plane, out),
         (t("slides.input", rows=plane.shape[0], cols=plane.shape[1]), t("slides.output", rows=out.shape[0],
                                                                          cols=out.shape[1])),
-        operator_name(settings.operator),
+        operator_name(settings.operator) + (t("slides.channel", channel=t(f"channel.{CHANNELS[lead[0]]}")) if lead
+                                             else ""),
         t("slides.caption", settings=settings_text(settings), row=cell[0], col=cell[1],
           arithmetic=library_text(report.text)),
         lambda i, j: result.geometry.window(i, j)[:3], pad=pad)
