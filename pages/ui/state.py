@@ -185,7 +185,7 @@ def _param_fields(op) -> list[Field]:
 CHANNELS = ("red", "green", "blue", "all")
 
 
-# What a link can lock: the sidebar's controls and predict mode by their keys, "params" for the
+# What a link can lock: the sidebar's controls and the predict and projector switches by their keys, "params" for the
 # operator's own parameters; and the sections it can hide (the sidebar's sources, menus and switches,
 # Explore's formula and downloads).
 LOCKABLE = ("lang", "source", "example", "grid_text", "random_rows", "random_cols", "seed", "color_mode", "channel",
