@@ -19,6 +19,7 @@ pages = [
     st.Page("pages/shift.py", title=t("shift.nav"), icon=":material/swap_horiz:"),
     st.Page("pages/compare.py", title=t("compare.nav"), icon=":material/view_column:"),
     st.Page("pages/theory.py", title=t("theory.nav"), icon=":material/functions:"),
+    st.Page("pages/exercises.py", title=t("exercises.nav"), icon=":material/school:"),
 ]
 page = st.navigation(pages)
 controls.draw_shared()

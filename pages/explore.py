@@ -2,15 +2,16 @@
 
 import streamlit as st
 
-from pages.ui import controls, views
+from pages.ui import controls, predict, slides, views
 from pages.ui.i18n import language, library_text, operator_name, operator_summary, preset_name, preset_note, t
-from pages.ui.inspector.component import inspector, words
+from pages.ui.inspector.component import inspector, projector_switch, words
 from pages.ui.inspector.payload import payload
-from pages.ui.state import CHANNELS
+from pages.ui.state import CHANNELS, hidden
 from pooling_core.explain import window_report
 
 INSPECTOR_KEY = "inspector"
 ROW_KEY, COLUMN_KEY = "cell_row", "cell_column"
+PREVIOUS_KEY, NEXT_KEY = "P", "N"  # outside the inspector, which takes the arrows and the space bar
 
 settings, source = controls.current()
 operator = settings.operator
@@ -23,6 +24,10 @@ if preset is not None:
 views.require_input(source)
 
 x = source.array
+predicting = predict.toggle()
+projector = projector_switch()
+if predicting:
+    settings = predict.asked_settings(settings)
 result, problem = views.pool(x, settings)
 planes = x if source.is_rgb else x[None]
 all_channels = source.is_rgb and settings.channel == "all"
@@ -33,30 +38,53 @@ def go_to_typed_cell():
     st.session_state[views.CELL_KEY] = (st.session_state[ROW_KEY], st.session_state[COLUMN_KEY])
 
 
-zmin, zmax = views.color_range(planes) if result is None else views.color_range(planes, result.output)
+def step_cell(delta: int, rows: int, cols: int):
+    """Pin the output cell ``delta`` cells on in reading order, wrapping around."""
+    i, j = st.session_state.get(views.CELL_KEY, (0, 0))
+    flat = (min(i, rows - 1) * cols + min(j, cols - 1) + delta) % (rows * cols)
+    st.session_state[views.CELL_KEY] = divmod(flat, cols)
+
+
 pad = settings.padding if "padding" in operator.window_controls else 0
 channel = None if all_channels or not source.is_rgb else channel_index
-shown_as = dict(words=words(language()), channel=channel, pad=pad, translate=library_text)
+shown_as = dict(words=words(language()), channel=channel, pad=pad, translate=library_text, projector=projector)
 if result is None:
     st.error(problem)
-    inspector(payload(x, None, (0, 0), (zmin, zmax), **shown_as), INSPECTOR_KEY)
+    inspector(payload(x, None, (0, 0), views.color_range(planes), **shown_as), INSPECTOR_KEY)
 else:
     rows, cols = result.output.shape[-2:]
     cell = views.selected_cell((rows, cols))
+    lead = (channel_index,) if source.is_rgb else ()
+    question = predict.Question(x, settings, result, lead, cell) if predicting else None
+    if question is not None and not question.shape_answered():  # nothing of the output before its size
+        inspector(payload(x, None, (0, 0), views.color_range(planes), **shown_as), INSPECTOR_KEY)
+        st.stop()
+    predicted = question is not None and question.hidden  # its values are still to be predicted
+    scale = views.color_range(planes) if predicted else views.color_range(planes, result.output)
     st.session_state[ROW_KEY], st.session_state[COLUMN_KEY] = cell  # a pin from the browser moves the inputs too
-    inspector(payload(x, result, cell, (zmin, zmax), **shown_as), INSPECTOR_KEY)
+    inspector(payload(x, result, cell, scale, hidden=t("predict.hidden") if predicted else None, **shown_as),
+              INSPECTOR_KEY)
     typed = st.columns(4, vertical_alignment="bottom")
     typed[0].number_input(t("explore.row"), 0, rows - 1, key=ROW_KEY, on_change=go_to_typed_cell)
     typed[1].number_input(t("explore.column"), 0, cols - 1, key=COLUMN_KEY, on_change=go_to_typed_cell)
+    typed[2].button(t("keys.previous"), key="step_previous", shortcut=PREVIOUS_KEY, on_click=step_cell,
+                    args=(-1, rows, cols))
+    typed[3].button(t("keys.next"), key="step_next", shortcut=NEXT_KEY, on_click=step_cell, args=(1, rows, cols))
     st.caption(t("explore.pinned", row=cell[0], col=cell[1]))
-    shown = range(3) if all_channels else [channel_index]
+    shown = [] if predicted else range(3) if all_channels else [channel_index]
     for c in shown:
         report = window_report(result, x, *cell, lead=(c,) if source.is_rgb else ())
         prefix = t("explore.channel_prefix", channel=t(f"channel.{CHANNELS[c]}")) if all_channels else ""
         st.code(prefix + library_text(report.text), language=None)
+    st.caption(t("keys.explore", previous=PREVIOUS_KEY, next=NEXT_KEY))
+    if question is not None:
+        question.ask_values()
+    if not predicted:  # a picture would give the answers away
+        slides.downloads(result, x, lead, cell, settings, pad)
 
-with st.expander(t("explore.formula"), expanded=True):
-    st.latex(operator.formula)
-    if operator.windows == "sliding":
-        st.latex(views.output_size_latex(planes.shape[-2:], settings))
-    st.caption(operator.citation)
+if not hidden("formula"):
+    with st.expander(t("explore.formula"), expanded=True):
+        st.latex(operator.formula)
+        if operator.windows == "sliding":
+            st.latex(views.output_size_latex(planes.shape[-2:], settings))
+        st.caption(operator.citation)

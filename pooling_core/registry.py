@@ -153,7 +153,9 @@ class Operator:
     ``has_weights``: the output is a weighted sum of the window; ``random``: it draws in train mode;
     ``gradient_note(**params)`` says how its gradient is spread, where that needs saying;
     ``gradient_table(values, weights, output, **params)`` gives columns that compare one window's
-    gradient with another rule (e.g. an official implementation's).
+    gradient with another rule (e.g. an official implementation's). ``expectation`` holds the
+    parameters that make a random operator output its expected value over the draw (``{"mode": "eval"}``):
+    a prediction is asked for that value.
     """
 
     id: str
@@ -174,6 +176,7 @@ class Operator:
     supports_dilation: bool = True
     gradient_note: Callable | None = None
     gradient_table: Callable | None = None
+    expectation: dict | None = None
 
     @property
     def has_indices(self) -> bool:

@@ -87,7 +87,7 @@ def wait_idle(page, timeout: float = 30_000) -> None:
 
 def python_panel(page):
     """Explore's arithmetic of the pinned cell, written by Python (the inspector shows the hovered one)."""
-    return page.get_by_test_id("stCode")
+    return page.get_by_test_id("stMain").get_by_test_id("stCode")
 
 
 def screenshot(page, name: str) -> Path:

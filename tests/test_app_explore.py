@@ -130,7 +130,7 @@ def test_every_operator_runs_without_exception(op):
     at = run_app(op=op)
     assert not at.exception
     assert not at.error
-    assert at.code, "the window's arithmetic is shown"
+    assert at.main.code, "the window's arithmetic is shown"
 
 
 def test_rgb_example_per_channel_and_all_three():
@@ -139,10 +139,11 @@ def test_rgb_example_per_channel_and_all_three():
     assert component_data(at)["output"]["rows"] == 64
     at.radio(key="channel").set_value("all").run()
     assert not at.exception
-    assert [c.value.split(":")[0] for c in at.code] == ["Red", "Green", "Blue"]
+    assert [c.value.split(":")[0] for c in at.main.code] == ["Red", "Green", "Blue"]
     data = component_data(at)
     assert data["channels"] == ["Red", "Green", "Blue"]
-    assert [f"{name}: {d['text']}" for name, d in zip(data["channels"], data["details"])] == [c.value for c in at.code]
+    shown = [c.value for c in at.main.code]
+    assert [f"{name}: {d['text']}" for name, d in zip(data["channels"], data["details"])] == shown
 
 
 def test_alexnet_preset_sets_overlapping_max_and_shows_its_note():

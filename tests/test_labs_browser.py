@@ -60,7 +60,7 @@ def test_compare_a_click_pins_the_window_under_every_operator(page, app_url, lan
     page.goto(f"{app_url}/compare?lang={lang}&compare_3=none&compare_4=none")
     wait_idle(page)
     expect(page.get_by_role("heading", name=heading)).to_be_visible()
-    code = page.get_by_test_id("stCode")
+    code = page.get_by_test_id("stMain").get_by_test_id("stCode")
     expect(code.nth(0)).to_have_text("max(1, 1, 5, 6) = 6")
     area = page.locator(".js-plotly-plot").first.locator(".nsewdrag").first
     box = area.bounding_box()

@@ -34,6 +34,9 @@ def literal_value(field, text: str):
         return {"true": True, "1": True, "false": False, "0": False}.get(text.lower(), "other")
     if field.kind == "choice":
         return next((c for c in field.choices if text in (str(c), field.label(c))), None)
+    if field.kind == "set":
+        names = {name.strip() for name in text.split(",") if name.strip()}
+        return tuple(c for c in field.choices if c in names) if names <= set(field.choices) else None
     if field.kind == "cell":
         parts = text.split(",")
         return tuple(map(int, parts)) if len(parts) == 2 and all(p.strip().isdigit() for p in parts) else None

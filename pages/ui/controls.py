@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import numpy as np
 import streamlit as st
@@ -23,11 +24,16 @@ from pages.ui.i18n import (
 from pages.ui.state import (
     BOUND,
     FIELDS,
+    HIDEABLE,
+    LOCKABLE,
     SLIDING_KEYS,
     check_link,
     enabled_key,
+    hidden,
     infinity_key,
     link_notices,
+    link_query,
+    locked,
     param_key,
     value,
 )
@@ -98,16 +104,20 @@ def _load_upload(data: bytes, mode: str):
     return image
 
 
-def _choice(widget, label: str, key: str, default=None, **options):
-    """A radio or selectbox over a choice field: ids as values, labels shown."""
+def _choice(widget, label: str, key: str, default=None, offered=None, **options):
+    """A radio or selectbox over a choice field (or the ``offered`` part of it): ids as values,
+    labels shown; disabled where a link locked it."""
     field = FIELDS[key]
-    index = field.choices.index(field.default if default is None else default)
-    return widget(label, field.choices, index=index, key=key, format_func=field.label, **BOUND, **options)
+    choices = field.choices if offered is None else offered
+    index = choices.index(field.default if default is None else default)
+    return widget(label, choices, index=index, key=key, format_func=field.label, disabled=locked(key), **BOUND,
+                  **options)
 
 
 def _integer(widget, label: str, key: str, **options):
     field = FIELDS[key]
-    return widget(label, int(field.low), int(field.high), int(field.default), key=key, **BOUND, **options)
+    return widget(label, int(field.low), int(field.high), int(field.default), key=key, disabled=locked(key),
+                  **BOUND, **options)
 
 
 def _color_widgets() -> str:
@@ -118,14 +128,17 @@ def _color_widgets() -> str:
 
 
 def _source_widgets() -> Source:
-    source = _choice(st.radio, t("sidebar.source"), "source")
+    offered = tuple(choice for choice in FIELDS["source"].choices if not hidden(choice))
+    if value("source") not in offered:  # a source the link hides: the first one offered
+        st.session_state["source"] = offered[0]
+    source = _choice(st.radio, t("sidebar.source"), "source", offered=offered)
     if source == "example":
         example = _choice(st.selectbox, t("sidebar.example"), "example")
         color_mode = _color_widgets() if example in COLOR_EXAMPLES else "gray"
         return Source(load_example(example, "RGB" if color_mode != "gray" else "L"))
     if source == "grid":
         text = st.text_area(t("sidebar.grid"), FIELDS["grid_text"].default, key="grid_text", height=150,
-                            help=t("sidebar.grid_help"), **BOUND)
+                            help=t("sidebar.grid_help"), disabled=locked("grid_text"), **BOUND)
         try:
             return Source(parse_grid(text))
         except PoolingError as error:
@@ -187,7 +200,7 @@ WINDOW_WIDGETS = {
     "padding": lambda: _integer(st.slider, t("sidebar.padding"), "padding", help=t("sidebar.padding_help")),
     "dilation": lambda: _integer(st.slider, t("sidebar.dilation"), "dilation"),
     "ceil_mode": lambda: st.checkbox(t("sidebar.ceil_mode"), False, key="ceil_mode", **BOUND,
-                                     help=t("sidebar.ceil_mode_help")),
+                                     help=t("sidebar.ceil_mode_help"), disabled=locked("ceil_mode")),
 }
 
 
@@ -195,29 +208,33 @@ def _param_widget(op, p):
     """One parameter's widget; its value as :func:`pooling_core.pool2d` takes it."""
     key = param_key(op.id, p.name)
     label, help_text = param_label(op, p), param_help(op, p)
+    fixed = locked(key)
     if p.kind == "bool":
-        return st.checkbox(label, p.default, key=key, help=help_text, **BOUND)
+        return st.checkbox(label, p.default, key=key, help=help_text, disabled=fixed, **BOUND)
     if p.kind == "choice":
         return _choice(st.selectbox, label, key, help=help_text)
     if p.optional and not st.checkbox(t("sidebar.set_param", name=label), False, key=enabled_key(key), help=help_text,
-                                      **BOUND):
+                                      disabled=fixed, **BOUND):
         return None
     field = FIELDS[key]
     if infinity_key(key) in FIELDS:  # the table gives a parameter that may be infinite its switch
-        if st.checkbox(t("sidebar.infinite_param", name=label), False, key=infinity_key(key), **BOUND):
+        if st.checkbox(t("sidebar.infinite_param", name=label), False, key=infinity_key(key), disabled=fixed,
+                       **BOUND):
             return math.inf
     cast = float if field.kind == "float" else int
     low, high = p.ui_range
     number = st.number_input(label, None if low is None else cast(low),
                              None if high is None or math.isinf(high) else cast(high), cast(field.default),
-                             key=key, help=help_text, **BOUND)
+                             key=key, help=help_text, disabled=fixed, **BOUND)
     return cast(number)
 
 
 def _operator_widgets() -> dict:
-    st.selectbox(t("sidebar.preset"), list(PRESETS), index=None, key=PRESET_KEY,
-                 format_func=lambda preset_id: preset_name(PRESETS[preset_id]),
-                 placeholder=t("sidebar.preset_placeholder"), on_change=_apply_preset)
+    if not hidden("preset"):  # a preset sets the operator and its window: locked when one of them is
+        st.selectbox(t("sidebar.preset"), list(PRESETS), index=None, key=PRESET_KEY,
+                     format_func=lambda preset_id: preset_name(PRESETS[preset_id]),
+                     placeholder=t("sidebar.preset_placeholder"), on_change=_apply_preset,
+                     disabled=any(locked(key) for key in ("op", *SLIDING_KEYS.values())))
     op_id = _choice(st.selectbox, t("sidebar.operator"), "op")
     op = OPERATORS[op_id]
     for control in op.window_controls:
@@ -230,16 +247,26 @@ def draw_shared() -> None:
     and the sidebar; what the sidebar chose is kept for the page (:func:`current`)."""
     check_link()
     with st.sidebar:
-        _choice(st.radio, t("sidebar.language"), LANG_KEY, default=locale_language(), horizontal=True)
+        if not hidden("language"):
+            _choice(st.radio, t("sidebar.language"), LANG_KEY, default=locale_language(), horizontal=True)
     views.show_link_notices(link_notices())
     with st.sidebar:
         st.header(t("sidebar.input"))
         source = _source_widgets()
         st.header(t("sidebar.pooling"))
         params = _operator_widgets()
+        _view_link()
     settings = Settings(**{name: value(name) for name in Settings.__dataclass_fields__ if name != "params"},
                         params=params)
     st.session_state[CURRENT_KEY] = settings, source
+
+
+def _view_link() -> None:
+    """This view's link, in a code box whose button copies it (Streamlit has no clipboard call)."""
+    with st.expander(t("teacher.link_title")):
+        st.code(f"{st.context.url or ''}?{urlencode(link_query(), safe=',')}", language=None, wrap_lines=True)
+        st.caption(t("teacher.link_help"))
+        st.code(f"lock={','.join(LOCKABLE)}\nhide={','.join(HIDEABLE)}", language=None, wrap_lines=True)
 
 
 def current() -> tuple[Settings, Source]:

@@ -23,6 +23,9 @@ from pooling_core.numbers import fmt
 
 BOUND = {"bind": "query-params", "persist_state": "session"}
 CELL_KEY = "cell"
+PREDICT_KEY = "predict"
+LOCK_KEY, HIDE_KEY = "lock", "hide"
+PROJECTOR_KEY = "projector"
 NOTICES_KEY = "_link_notices"
 LINK_KEY = "_link_values"
 TEXTBOOK_GRID = "1 1 2 4\n5 6 7 8\n3 2 1 0\n1 2 3 4"
@@ -47,6 +50,8 @@ class Notice:
             used = self.field.label(self.used)
         elif kind == "bool":
             used = t("link.on" if self.used else "link.off")
+        elif kind == "set":
+            used = ",".join(self.used) or t("teacher.nothing")
         else:
             used = ",".join(map(str, self.used)) if kind == "cell" else fmt(self.used)
         return t(self.reason, name=self.field.key, text=shown, value=used)
@@ -92,12 +97,28 @@ class Field:
                 if text in self._spellings(choice):
                     return choice, None
             return self.default, Notice("link.not_a_choice", self, text, self.default)
+        if self.kind == "set":
+            names = [name.strip() for name in text.split(",") if name.strip()]
+            chosen = tuple(choice for choice in self.choices if choice in names)
+            if len(chosen) == len(set(names)):
+                return chosen, None
+            return chosen, Notice("teacher.not_in_set", self, text, chosen)
         if self.kind == "cell":
             parts = text.split(",")
             if len(parts) == 2 and all(part.strip().isdigit() for part in parts):
                 return tuple(int(part) for part in parts), None
             return self.default, Notice("link.not_a_cell", self, text, self.default)
         return self._number(text)
+
+    def write(self, value) -> str:
+        """``value`` as a link writes it, for :meth:`read`: ``write((1, 2))`` of a cell is ``1,2``."""
+        if self.kind == "bool":
+            return "true" if value else "false"
+        if self.kind in ("cell", "set"):
+            return ",".join(map(str, value))
+        if self.kind == "float":
+            return repr(float(value))
+        return str(value)
 
     def _number(self, text: str):
         try:
@@ -165,6 +186,14 @@ def _param_fields(op) -> list[Field]:
 CHANNELS = ("red", "green", "blue", "all")
 
 
+# What a link can lock: the sidebar's controls and the predict and projector switches by their keys, "params" for the
+# operator's own parameters; and the sections it can hide (the sidebar's sources, menus and switches,
+# Explore's formula and downloads).
+LOCKABLE = ("lang", "source", "example", "grid_text", "random_rows", "random_cols", "seed", "color_mode", "channel",
+            "op", "kernel", "stride", "padding", "dilation", "ceil_mode", "params", PREDICT_KEY, PROJECTOR_KEY)
+HIDEABLE = ("upload", "grid", "random", "preset", "language", "formula", PREDICT_KEY, "exports")
+
+
 def _catalog_label(section: str):
     """Labels from one catalog section: choice ``c`` is shown as ``section.c``."""
     return lambda choice: (f"{section}.{choice}", None)
@@ -189,6 +218,12 @@ FIELDS: dict[str, Field] = {field.key: field for field in [
     Field("dilation", "int", 1, low=1, high=4),
     Field("ceil_mode", "bool", False),
     Field(CELL_KEY, "cell", (0, 0)),
+    # The classroom: predict mode, the projector view, and the controls a teacher's link locks and the
+    # sections it hides.
+    Field(PREDICT_KEY, "bool", False),
+    Field(PROJECTOR_KEY, "bool", False),
+    Field(LOCK_KEY, "set", (), choices=LOCKABLE),
+    Field(HIDE_KEY, "set", (), choices=HIDEABLE),
     *(field for op in OPERATORS.values() for field in _param_fields(op)),
 ]}
 # The labs' own settings: the shift lab's transform, the operators Compare shows, the theory's classes.
@@ -256,3 +291,29 @@ def link_notices() -> list[str]:
 def value(key: str):
     """The current value of a field: its widget's, else the one a link gave, else the default."""
     return st.session_state.get(key, FIELDS[key].default)
+
+
+def locked(key: str) -> bool:
+    """A teacher's link locked this field's control (an operator parameter's through ``params``)."""
+    lock = value(LOCK_KEY)
+    return key in lock or ("params" in lock and key.split(".")[0] in OPERATORS)
+
+
+def hidden(section: str) -> bool:
+    """A teacher's link hid this section (one of ``HIDEABLE``)."""
+    return section in value(HIDE_KEY)
+
+
+def link_query() -> dict[str, str]:
+    """The URL parameters of the current view: every field that differs from its default (of the
+    operator's parameters only the current operator's), e.g. ``{"op": "avg", "kernel": "3"}``."""
+    op = value("op")
+    query = {}
+    for key, field in FIELDS.items():
+        owner = key.split(".")[0]
+        if owner in OPERATORS and owner != op:
+            continue
+        current = value(key)
+        if current is not None and current != field.default:
+            query[key] = field.write(current)
+    return query

@@ -86,7 +86,7 @@ register(Operator(
     citation="D. Yu, H. Wang, P. Chen, Z. Wei, Mixed pooling for convolutional neural networks, "
              "RSKT 2014 (LNCS 8818).",
     forward=mixed_forward, explain=mixed_explain, arithmetic=mixed_arithmetic, has_weights=True, random=True,
-    gradient_note=mixed_gradient_note, params=(
+    expectation={"mode": "eval"}, gradient_note=mixed_gradient_note, params=(
         Param("lam", "float", 0.5, "λ: the max's share in eval mode, its probability in train mode.",
               low=0.0, high=1.0),
         Param("mode", "choice", "eval", "train draws λ ∈ {0, 1}; eval uses λ itself.", choices=("eval", "train")),

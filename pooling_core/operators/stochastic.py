@@ -113,7 +113,7 @@ register(Operator(
     citation="M. D. Zeiler, R. Fergus, Stochastic pooling for regularization of deep convolutional "
              "neural networks, ICLR 2013.",
     forward=forward, explain=explain, arithmetic=stochastic_arithmetic, notice=stochastic_notice,
-    has_weights=True, random=True, gradient_note=stochastic_gradient_note,
+    has_weights=True, random=True, expectation={"mode": "eval"}, gradient_note=stochastic_gradient_note,
     params=(
         Param("mode", "choice", "eval", "train draws one cell per window; eval outputs the expected value.",
               choices=("eval", "train")),

@@ -8,8 +8,8 @@ from pathlib import Path
 import streamlit as st
 
 from pages.ui import views
-from pages.ui.i18n import section, text_in
-from pages.ui.state import CHANNELS
+from pages.ui.i18n import section, t, text_in
+from pages.ui.state import BOUND, CHANNELS, PROJECTOR_KEY, locked, value
 
 NAME, CODE = "poolscope_inspector", "poolscope_inspector_code"
 FOLDER = Path(__file__).resolve().parent
@@ -23,6 +23,13 @@ def _sources() -> dict[str, str]:
 def words(lang: str) -> dict:
     """The component's texts in ``lang``, for :func:`pages.ui.inspector.payload.payload`."""
     return {**section(lang, "inspector"), "channels": [text_in(lang, f"channel.{name}") for name in CHANNELS[:3]]}
+
+
+def projector_switch() -> bool:
+    """The projector view's switch (a bound field): whether the inspector draws its large sizes."""
+    st.toggle(t("projector.toggle"), False, key=PROJECTOR_KEY, help=t("projector.help"),
+              disabled=locked(PROJECTOR_KEY), **BOUND)
+    return value(PROJECTOR_KEY)
 
 
 def _take_pin(key: str) -> None:

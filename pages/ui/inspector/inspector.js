@@ -95,6 +95,7 @@ class Inspector {
     this.root.replaceChildren();
     this.lit = [];
     const data = this.data;
+    this.root.classList.toggle("projector", Boolean(data.projector));
     data.scale.rgb = data.scale.colors.map(hexToRgb);
     const panels = el("div", { class: `panels panels-${data.mode}` });
     this.root.appendChild(panels);
@@ -133,8 +134,12 @@ class Inspector {
     const rows = map.rows + 2 * pad;
     const cols = map.cols + 2 * pad;
     const small = Math.max(rows, cols) <= 8;
-    const size = Math.max(Math.min(Math.floor((panelWidth - cols + 1) / cols), 64), small ? 52 : 5); // 1 px gaps
-    const font = Math.min(18, Math.max(small ? 14 : 11, Math.round(size * 0.3)));
+    // The sizes come from inspector.css (larger in the projector view).
+    const style = getComputedStyle(this.root);
+    const css = (name) => Number(style.getPropertyValue(name));
+    const size = Math.max(Math.min(Math.floor((panelWidth - cols + 1) / cols), css("--cell-max")),
+      small ? css("--cell-small") : 5); // 1 px gaps
+    const font = Math.min(css("--font-max"), Math.max(small ? 14 : 11, Math.round(size * 0.3)));
     const grid = el("div", { class: `grid grid-${side}`, "data-grid": side });
     grid.style.gridTemplateColumns = `repeat(${cols}, ${size}px)`;
     grid.style.gridAutoRows = `${size}px`;

@@ -71,7 +71,8 @@ def window_details(result: PoolResult, x: np.ndarray, i: int, j: int, lead: tupl
 
 
 def payload(x: np.ndarray, result: PoolResult | None, pinned: tuple[int, int], scale: tuple[float, float], *,
-            words: dict, channel: int | None = None, pad: int = 0, translate=str, routes=None) -> dict:
+            words: dict, channel: int | None = None, pad: int = 0, translate=str, routes=None,
+            hidden: str | None = None, projector: bool = False) -> dict:
     """The component's data for input ``x`` ((H, W), or (3, H, W) in colour) and its pooling ``result``.
 
     ``channel`` picks a colour input's map; ``None`` on a colour input shows all three channels
@@ -82,6 +83,9 @@ def payload(x: np.ndarray, result: PoolResult | None, pinned: tuple[int, int], s
     the same language. ``routes``, for a single map, is a function giving
     :func:`pooling_core.gradient_routes` of it; it is called for grids of at most
     ``ROUTES_MAX_OUTPUT_CELLS`` output cells, whose windows then say where their gradient goes.
+    ``hidden`` is the text shown instead of every window's arithmetic while a
+    student predicts the output: its cells are then sent grey and marked ``?``, without values,
+    winners or weights. ``projector`` asks for the large sizes of a projected screen (inspector.css).
     """
     x = np.asarray(x, dtype=np.float64)
     all_three = x.ndim == 3 and channel is None
@@ -96,9 +100,12 @@ def payload(x: np.ndarray, result: PoolResult | None, pinned: tuple[int, int], s
 
     data = {"mode": "picture" if pictures else "grid", "scale": color_scale(*scale), "pad": int(pad),
             "channels": [words["channels"][c] for (c,) in leads] if all_three else [], "words": words,
-            "input": draw(x if all_three else plane)}
+            "input": draw(x if all_three else plane), "projector": bool(projector)}
     if result is not None:
-        data["output"] = draw(result.output if all_three else out)
+        shown = result.output if all_three else out
+        data["output"] = draw(shown if hidden is None else np.full(out.shape, np.nan))
+        if hidden is not None and "text" in data["output"]:
+            data["output"]["text"] = [["?"] * out.shape[1] for _ in range(out.shape[0])]
         if pictures:
             geometry = result.geometry
             data["geometry"] = {"rows": geometry.rows.tolist(), "cols": geometry.cols.tolist(),
@@ -107,15 +114,20 @@ def payload(x: np.ndarray, result: PoolResult | None, pinned: tuple[int, int], s
         else:
             rows, cols = out.shape
             gradient = routes() if routes is not None and out.size <= ROUTES_MAX_OUTPUT_CELLS else None
-            data["windows"] = [window_details(result, x, i, j, leads[0], translate,
-                                              None if gradient is None else gradient[i, j])
+            data["windows"] = [_sent(window_details(result, x, i, j, leads[0], translate,
+                                                    None if gradient is None else gradient[i, j]), hidden)
                                for i in range(rows) for j in range(cols)]
     # The browser rebuilds its grids only when this changes, not when a pin comes back from the server.
     data["digest"] = hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
     data["pinned"] = [int(v) for v in pinned]
     if result is not None and pictures:
-        data["details"] = [window_details(result, x, *pinned, lead, translate) for lead in leads]
+        data["details"] = [_sent(window_details(result, x, *pinned, lead, translate), hidden) for lead in leads]
     return data
+
+
+def _sent(details: dict, hidden: str | None) -> dict:
+    """A window's details as sent: only its cells, with the ``hidden`` text, while its value is predicted."""
+    return details if hidden is None else {"cells": details["cells"], "text": hidden}
 
 
 def picture(values: np.ndarray, scale: tuple[float, float]) -> dict:
