@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from pages.ui import controls, figures, views
-from pages.ui.controls import _choice
+from pages.ui.controls import choice_widget
 from pages.ui.i18n import library_text, operator_name, t
 from pages.ui.state import COMPARE_KEYS, NO_OPERATOR
 from pooling_core import OPERATORS, PoolingError, pool2d
@@ -44,9 +44,9 @@ menus = st.columns(5)
 picked = []
 for number, (column, key) in enumerate(zip(menus, COMPARE_KEYS), start=1):
     with column:
-        picked.append(_choice(st.selectbox, t("compare.slot", number=number), key))
+        picked.append(choice_widget(st.selectbox, t("compare.slot", number=number), key))
 with menus[4]:
-    reference_id = _choice(st.selectbox, t("compare.reference"), "compare_ref")
+    reference_id = choice_widget(st.selectbox, t("compare.reference"), "compare_ref")
 chosen = list(dict.fromkeys(op for op in picked if op != NO_OPERATOR))
 if not chosen:
     st.info(t("compare.choose"))

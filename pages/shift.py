@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from pages.ui import controls, figures, views
-from pages.ui.controls import _choice, _integer
+from pages.ui.controls import choice_widget, integer_widget
 from pages.ui.i18n import library_text, operator_name, t
 from pages.ui.state import BOUND, FIELDS, LINK_KEY, SLIDING_KEYS, value
 from pooling_core import OPERATORS, PoolingError, pool2d
@@ -66,15 +66,15 @@ for preset in SHIFT_PRESETS.values():
 views.require_input(source)
 x, channel_note = views.shown_plane(source, settings)
 
-kind = _choice(st.radio, t("shift.transform_label"), "shift_transform", horizontal=True)
+kind = choice_widget(st.radio, t("shift.transform_label"), "shift_transform", horizontal=True)
 if kind == "shift":
     columns = st.columns(4)
     with columns[0]:
-        dy = _integer(st.slider, t("shift.dy"), "shift_dy")
+        dy = integer_widget(st.slider, t("shift.dy"), "shift_dy")
     with columns[1]:
-        dx = _integer(st.slider, t("shift.dx"), "shift_dx")
+        dx = integer_widget(st.slider, t("shift.dx"), "shift_dx")
     with columns[2]:
-        mode = _choice(st.radio, t("shift.mode_label"), "shift_mode")
+        mode = choice_widget(st.radio, t("shift.mode_label"), "shift_mode")
     with columns[3]:  # drawn in both modes, so that a value an experiment sets reaches the URL at once
         field = FIELDS["shift_fill"]
         fill = st.number_input(t("shift.fill"), field.low, field.high, field.default, key="shift_fill",

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from pages.ui import controls, figures, views
-from pages.ui.controls import _integer
+from pages.ui.controls import integer_widget
 from pages.ui.i18n import t
 from pages.ui.state import BOUND, FIELDS
 from pooling_core.numbers import fmt
@@ -37,10 +37,10 @@ with left:
     alpha1 = alpha_slider("theory_alpha1", t("theory.alpha1"))
     alpha2 = alpha_slider("theory_alpha2", t("theory.alpha2"))
 with middle:
-    pool = _integer(st.slider, t("theory.pool"), "theory_pool")
+    pool = integer_widget(st.slider, t("theory.pool"), "theory_pool")
 with right:
-    draws = _integer(st.number_input, t("theory.draws"), "theory_draws")
-    seed = _integer(st.number_input, t("theory.seed"), "theory_seed")
+    draws = integer_widget(st.number_input, t("theory.draws"), "theory_draws")
+    seed = integer_widget(st.number_input, t("theory.seed"), "theory_seed")
 
 classes = [t("theory.class", number=1, alpha=fmt(alpha1)), t("theory.class", number=2, alpha=fmt(alpha2))]
 average = [average_pooling(alpha, pool) for alpha in (alpha1, alpha2)]

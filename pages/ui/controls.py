@@ -104,7 +104,7 @@ def _load_upload(data: bytes, mode: str):
     return image
 
 
-def _choice(widget, label: str, key: str, default=None, offered=None, **options):
+def choice_widget(widget, label: str, key: str, default=None, offered=None, **options):
     """A radio or selectbox over a choice field (or the ``offered`` part of it): ids as values,
     labels shown; disabled where a link locked it."""
     field = FIELDS[key]
@@ -114,16 +114,17 @@ def _choice(widget, label: str, key: str, default=None, offered=None, **options)
                   **options)
 
 
-def _integer(widget, label: str, key: str, **options):
+def integer_widget(widget, label: str, key: str, **options):
+    """A slider or number input over an int field's range; disabled where a link locked it."""
     field = FIELDS[key]
     return widget(label, int(field.low), int(field.high), int(field.default), key=key, disabled=locked(key),
                   **BOUND, **options)
 
 
 def _color_widgets() -> str:
-    color_mode = _choice(st.radio, t("sidebar.colour"), "color_mode", horizontal=True)
+    color_mode = choice_widget(st.radio, t("sidebar.colour"), "color_mode", horizontal=True)
     if color_mode != "gray":
-        _choice(st.radio, t("sidebar.channel"), "channel", horizontal=True)
+        choice_widget(st.radio, t("sidebar.channel"), "channel", horizontal=True)
     return color_mode
 
 
@@ -131,9 +132,9 @@ def _source_widgets() -> Source:
     offered = tuple(choice for choice in FIELDS["source"].choices if not hidden(choice))
     if value("source") not in offered:  # a source the link hides: the first one offered
         st.session_state["source"] = offered[0]
-    source = _choice(st.radio, t("sidebar.source"), "source", offered=offered)
+    source = choice_widget(st.radio, t("sidebar.source"), "source", offered=offered)
     if source == "example":
-        example = _choice(st.selectbox, t("sidebar.example"), "example")
+        example = choice_widget(st.selectbox, t("sidebar.example"), "example")
         color_mode = _color_widgets() if example in COLOR_EXAMPLES else "gray"
         return Source(load_example(example, "RGB" if color_mode != "gray" else "L"))
     if source == "grid":
@@ -144,9 +145,9 @@ def _source_widgets() -> Source:
         except PoolingError as error:
             return Source(None, error=library_text(error))
     if source == "random":
-        rows = _integer(st.number_input, t("sidebar.rows"), "random_rows")
-        cols = _integer(st.number_input, t("sidebar.columns"), "random_cols")
-        seed = _integer(st.number_input, t("sidebar.seed"), "seed")
+        rows = integer_widget(st.number_input, t("sidebar.rows"), "random_rows")
+        cols = integer_widget(st.number_input, t("sidebar.columns"), "random_cols")
+        seed = integer_widget(st.number_input, t("sidebar.seed"), "seed")
         return Source(np.random.default_rng(seed).integers(0, 10, (rows, cols)).astype(float))
     return _upload_widgets(_color_widgets())
 
@@ -195,10 +196,10 @@ def matching_preset(settings) -> Preset | None:
 
 
 WINDOW_WIDGETS = {
-    "kernel_size": lambda: _integer(st.slider, t("sidebar.kernel"), "kernel"),
-    "stride": lambda: _integer(st.slider, t("sidebar.stride"), "stride"),
-    "padding": lambda: _integer(st.slider, t("sidebar.padding"), "padding", help=t("sidebar.padding_help")),
-    "dilation": lambda: _integer(st.slider, t("sidebar.dilation"), "dilation"),
+    "kernel_size": lambda: integer_widget(st.slider, t("sidebar.kernel"), "kernel"),
+    "stride": lambda: integer_widget(st.slider, t("sidebar.stride"), "stride"),
+    "padding": lambda: integer_widget(st.slider, t("sidebar.padding"), "padding", help=t("sidebar.padding_help")),
+    "dilation": lambda: integer_widget(st.slider, t("sidebar.dilation"), "dilation"),
     "ceil_mode": lambda: st.checkbox(t("sidebar.ceil_mode"), False, key="ceil_mode", **BOUND,
                                      help=t("sidebar.ceil_mode_help"), disabled=locked("ceil_mode")),
 }
@@ -212,7 +213,7 @@ def _param_widget(op, p):
     if p.kind == "bool":
         return st.checkbox(label, p.default, key=key, help=help_text, disabled=fixed, **BOUND)
     if p.kind == "choice":
-        return _choice(st.selectbox, label, key, help=help_text)
+        return choice_widget(st.selectbox, label, key, help=help_text)
     if p.optional and not st.checkbox(t("sidebar.set_param", name=label), False, key=enabled_key(key), help=help_text,
                                       disabled=fixed, **BOUND):
         return None
@@ -235,7 +236,7 @@ def _operator_widgets() -> dict:
                      format_func=lambda preset_id: preset_name(PRESETS[preset_id]),
                      placeholder=t("sidebar.preset_placeholder"), on_change=_apply_preset,
                      disabled=any(locked(key) for key in ("op", *SLIDING_KEYS.values())))
-    op_id = _choice(st.selectbox, t("sidebar.operator"), "op")
+    op_id = choice_widget(st.selectbox, t("sidebar.operator"), "op")
     op = OPERATORS[op_id]
     for control in op.window_controls:
         WINDOW_WIDGETS[control]()
@@ -248,7 +249,7 @@ def draw_shared() -> None:
     check_link()
     with st.sidebar:
         if not hidden("language"):
-            _choice(st.radio, t("sidebar.language"), LANG_KEY, default=locale_language(), horizontal=True)
+            choice_widget(st.radio, t("sidebar.language"), LANG_KEY, default=locale_language(), horizontal=True)
     views.show_link_notices(link_notices())
     with st.sidebar:
         st.header(t("sidebar.input"))
