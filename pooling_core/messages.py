@@ -205,6 +205,9 @@ MESSAGES: dict[str, str] = {
     # Torch modules (nn.py).
     "nn.channels_needed": "{op}: Pool2d needs channels=C (the input's channel count) to build its logit "
                           "convolution.",
+    # The which-pooling experiment (experiments/which_pooling.py).
+    "experiment.operator_unfit": "{op} does not turn a 16x16 map into 8x8 with kernel 2 and stride 2, so it cannot "
+                                 "take a pooling layer's place in the experiment; try one of: {operators}.",
 }
 
 

@@ -153,7 +153,8 @@ class Operator:
     ``has_weights``: the output is a weighted sum of the window; ``random``: it draws in train mode;
     ``gradient_note(**params)`` says how its gradient is spread, where that needs saying;
     ``gradient_table(values, weights, output, **params)`` gives columns that compare one window's
-    gradient with another rule (e.g. an official implementation's).
+    gradient with another rule (e.g. an official implementation's); ``circular``: its windows wrap
+    around the map, so a circular shift of the input circularly shifts the output (APS).
     """
 
     id: str
@@ -174,6 +175,7 @@ class Operator:
     supports_dilation: bool = True
     gradient_note: Callable | None = None
     gradient_table: Callable | None = None
+    circular: bool = False
 
     @property
     def has_indices(self) -> bool:

@@ -112,7 +112,7 @@ register(Operator(
             r" (v+e) \bmod W}",
     citation="A. Chaman, I. Dokmanić, Truly shift-invariant convolutional neural networks, CVPR 2021.",
     forward=aps_forward, explain=aps_explain, arithmetic=aps_arithmetic, windows=aps_windows,
-    controls=("kernel_size", "stride"), has_weights=True, reduction="max",
+    controls=("kernel_size", "stride"), has_weights=True, reduction="max", circular=True,
     params=(
         Param("norm_p", "float", 2.0, "The p of the Lp norm that picks the component (2 in the paper; ∞: the "
               "largest |value|).", low=0.0, low_open=True, high=float("inf"), ui=(1.0, 8.0)),
