@@ -16,6 +16,7 @@ pages = [
     st.Page("pages/gradients.py", title=t("nav.gradients"), icon=":material/undo:"),
     st.Page("pages/unpooling.py", title=t("nav.unpooling"), icon=":material/open_in_full:"),
     st.Page("pages/pyramid.py", title=t("nav.pyramid"), icon=":material/layers:"),
+    st.Page("pages/experiment.py", title=t("experiment.nav"), icon=":material/science:"),
 ]
 page = st.navigation(pages)
 controls.draw_shared()

@@ -37,6 +37,8 @@ def _softplus_inverse(value: float) -> float:
 class _LipLogit(nn.Module):
     """LIP's logit map: a depthwise 3 x 3 convolution of the input (Gao et al. use a small conv)."""
 
+    needs_channels = True
+
     def __init__(self, params, kernel_size, channels, padding_mode):
         super().__init__()
         if channels is None:
@@ -128,3 +130,24 @@ class Pool2d(nn.Module):
     def extra_repr(self) -> str:
         settings = ", ".join(f"{k}={v}" for k, v in {**self.window, **self.params}.items())
         return f"{self.operator.id!r}, {settings}"
+
+
+def snippet(op: str, kernel_size=2, stride=None, padding=0, dilation=1, ceil_mode=False, **params) -> str:
+    """PyTorch code for these settings: ``torch.nn.functional`` where PyTorch has the operator,
+    else :class:`Pool2d`. Only the window settings the operator uses are written, and the
+    parameters a caller can type (not arrays). Example: ``snippet("max", 2)`` ends with
+    ``y = F.max_pool2d(x, kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)``.
+    """
+    operator = get_operator(op)
+    resolved = operator.resolve(params)
+    given = dict(kernel_size=kernel_size, stride=kernel_size if stride is None else stride, padding=padding,
+                 dilation=dilation, ceil_mode=ceil_mode)
+    window = {name: given[name] for name in operator.window_controls}
+    shown = {p.name: resolved[p.name] for p in operator.params if not isinstance(resolved[p.name], np.ndarray)}
+    if operator.torch_call is not None:
+        return f"import torch.nn.functional as F\n\ny = {operator.torch_call(window, shown)}"
+    settings = {**window, **shown}
+    if getattr(LEARNED.get(op), "needs_channels", False):
+        settings["channels"] = "x.shape[1]"
+    arguments = "".join(f", {name}={value if name == 'channels' else repr(value)}" for name, value in settings.items())
+    return f'from pooling_core.nn import Pool2d\n\npool = Pool2d("{op}"{arguments})\ny = pool(x)'

@@ -154,7 +154,9 @@ class Operator:
     ``gradient_note(**params)`` says how its gradient is spread, where that needs saying;
     ``gradient_table(values, weights, output, **params)`` gives columns that compare one window's
     gradient with another rule (e.g. an official implementation's); ``circular``: its windows wrap
-    around the map, so a circular shift of the input circularly shifts the output (APS).
+    around the map, so a circular shift of the input circularly shifts the output (APS);
+    ``torch_call(window, params)`` writes the ``torch.nn.functional`` expression of input ``x`` that
+    computes the same for these window settings and parameters, where PyTorch has one.
     """
 
     id: str
@@ -176,6 +178,7 @@ class Operator:
     gradient_note: Callable | None = None
     gradient_table: Callable | None = None
     circular: bool = False
+    torch_call: Callable | None = None
 
     @property
     def has_indices(self) -> bool:

@@ -167,3 +167,23 @@ def outline_block(fig: go.Figure, rows, cols, color: str = "rgba(255,255,255,0.5
     fig.add_shape(type="rect", x0=cols[0] - 0.5, x1=cols[1] + 0.5, y0=rows[0] - 0.5, y1=rows[1] + 0.5,
                   line=dict(color=color, width=1.5, dash=dash), fillcolor="rgba(0,0,0,0)")
     return fig
+
+
+# ---------------------------------------------------------------- the which-pooling experiment
+
+def labelled_scatter(x, y, labels, title: str, x_title: str, y_title: str, height: int = 420) -> go.Figure:
+    """One labelled point per item (e.g. an operator's accuracy against its shift consistency)."""
+    trace = go.Scatter(x=list(x), y=list(y), text=list(labels), mode="markers+text", textposition="top center",
+                       marker=dict(size=12, color=HIGHLIGHT),
+                       hovertemplate="%{text}: %{x:.3f}, %{y:.3f}<extra></extra>")
+    return go.Figure(trace, layout=dict(title=dict(text=title), height=height, margin=dict(l=50, r=20, t=50, b=50),
+                                        xaxis=dict(title=dict(text=x_title)), yaxis=dict(title=dict(text=y_title))))
+
+
+def curves(series: dict, title: str, x_title: str, y_title: str, height: int = 360) -> go.Figure:
+    """One line per label of ``series`` ({label: values}), against 1, 2, ... (e.g. epochs)."""
+    traces = [go.Scatter(x=list(range(1, len(values) + 1)), y=list(values), name=label, mode="lines+markers")
+              for label, values in series.items()]
+    return go.Figure(traces, layout=dict(title=dict(text=title), height=height, margin=dict(l=50, r=20, t=50, b=50),
+                                         xaxis=dict(title=dict(text=x_title), dtick=1),
+                                         yaxis=dict(title=dict(text=y_title))))
