@@ -67,13 +67,13 @@ st.title(t("experiment.title"))
 st.caption(t("experiment.caption"))
 
 options = fitting_operators()
-choice = st.columns([3, 1, 1], vertical_alignment="bottom")
+choice = st.columns([4, 1, 1], vertical_alignment="bottom")
 chosen = choice[0].multiselect(t("experiment.operators"), options, default=list(which_pooling.OPERATORS),
                                format_func=lambda op: operator_name(OPERATORS[op]), key="experiment_operators")
 budget = choice[1].radio(t("experiment.budget"), BUDGETS, format_func=lambda b: t(f"experiment.budget_{b}"),
-                         key="experiment_budget", horizontal=True)
+                         key="experiment_budget", horizontal=True, help=t("experiment.budget_help"))
 seed = choice[2].number_input(t("experiment.seed"), 0, 2**31 - 1, 0, key="experiment_seed")
-buttons = st.columns([1, 1, 4])
+buttons = st.columns([1, 1, 6])
 run_pressed = buttons[0].button(t("experiment.run"), type="primary", key="experiment_start", disabled=not chosen)
 # Pressing Cancel during a run makes Streamlit stop the script at its next progress update.
 if buttons[1].button(t("experiment.cancel"), key="experiment_cancel"):
@@ -104,8 +104,8 @@ else:
 names = {op: operator_name(OPERATORS[op]) for op in results["operators"]}
 rows = results["operators"]
 views.chart(figures.labelled_scatter([r["accuracy"] for r in rows.values()], [r["consistency"] for r in rows.values()],
-                                     list(names.values()), t("experiment.scatter_title"), t("experiment.accuracy"),
-                                     t("experiment.consistency")), key="experiment_scatter")
+                                     list(rows), list(names.values()), t("experiment.scatter_title"),
+                                     t("experiment.accuracy"), t("experiment.consistency")), key="experiment_scatter")
 st.dataframe([{t("experiment.operator"): names[op], t("experiment.accuracy"): r["accuracy"],
                t("experiment.consistency"): r["consistency"], t("experiment.parameters"): r["parameters"],
                t("experiment.seconds"): r["seconds"]} for op, r in rows.items()], hide_index=True)

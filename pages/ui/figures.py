@@ -171,19 +171,27 @@ def outline_block(fig: go.Figure, rows, cols, color: str = "rgba(255,255,255,0.5
 
 # ---------------------------------------------------------------- the which-pooling experiment
 
-def labelled_scatter(x, y, labels, title: str, x_title: str, y_title: str, height: int = 420) -> go.Figure:
-    """One labelled point per item (e.g. an operator's accuracy against its shift consistency)."""
-    trace = go.Scatter(x=list(x), y=list(y), text=list(labels), mode="markers+text", textposition="top center",
-                       marker=dict(size=12, color=HIGHLIGHT),
-                       hovertemplate="%{text}: %{x:.3f}, %{y:.3f}<extra></extra>")
+def labelled_scatter(x, y, labels, names, title: str, x_title: str, y_title: str, height: int = 420) -> go.Figure:
+    """One point per item (e.g. an operator's accuracy against its shift consistency), marked with
+    its short label and hovered with its name; the axes leave room for the labels."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+    def room(values):
+        span = max(float(values.max() - values.min()), 0.01)
+        return [float(values.min()) - 0.12 * span, float(values.max()) + 0.12 * span]
+
+    trace = go.Scatter(x=x.tolist(), y=y.tolist(), text=list(labels), hovertext=list(names), mode="markers+text",
+                       textposition="top center", marker=dict(size=12, color=HIGHLIGHT),
+                       hovertemplate="%{hovertext}: %{x:.4f}, %{y:.4f}<extra></extra>")
     return go.Figure(trace, layout=dict(title=dict(text=title), height=height, margin=dict(l=50, r=20, t=50, b=50),
-                                        xaxis=dict(title=dict(text=x_title)), yaxis=dict(title=dict(text=y_title))))
+                                        xaxis=dict(title=dict(text=x_title), range=room(x)),
+                                        yaxis=dict(title=dict(text=y_title), range=room(y))))
 
 
-def curves(series: dict, title: str, x_title: str, y_title: str, height: int = 360) -> go.Figure:
+def curves(series: dict, title: str, x_title: str, y_title: str, height: int = 460) -> go.Figure:
     """One line per label of ``series`` ({label: values}), against 1, 2, ... (e.g. epochs)."""
     traces = [go.Scatter(x=list(range(1, len(values) + 1)), y=list(values), name=label, mode="lines+markers")
               for label, values in series.items()]
     return go.Figure(traces, layout=dict(title=dict(text=title), height=height, margin=dict(l=50, r=20, t=50, b=50),
-                                         xaxis=dict(title=dict(text=x_title), dtick=1),
-                                         yaxis=dict(title=dict(text=y_title))))
+                                         xaxis=dict(title=dict(text=x_title)), yaxis=dict(title=dict(text=y_title)),
+                                         legend=dict(orientation="h", y=-0.25)))
