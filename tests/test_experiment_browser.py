@@ -46,3 +46,21 @@ def test_the_page_in_chinese(page, app_url):
     screenshot(page, "experiment_reference_zh")
     page.get_by_test_id("stMain").locator(".js-plotly-plot").first.scroll_into_view_if_needed()
     screenshot(page, "experiment_reference_zh_scatter")
+
+
+def test_cancel_stops_a_run_and_keeps_the_reference(page, app_url):
+    page.goto(f"{app_url}/experiment?lang=en")
+    wait_idle(page)
+    main = page.get_by_test_id("stMain")
+    seed = main.get_by_label("Seed")
+    seed.fill("7")  # settings no other test has trained
+    seed.press("Enter")
+    wait_idle(page)
+    main.get_by_role("button", name="Run").click()
+    expect(main.get_by_text("Max pooling: epoch 1 of 4")).to_be_visible(timeout=60_000)
+    main.get_by_role("button", name="Cancel").click()
+    expect(main.get_by_text("The run was cancelled")).to_be_visible(timeout=60_000)
+    wait_idle(page)
+    expect(main.get_by_text("The shipped reference, made by")).to_be_visible()
+    expect(main.get_by_test_id("stProgress")).to_have_count(0)
+    screenshot(page, "experiment_cancelled")
