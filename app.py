@@ -20,6 +20,7 @@ pages = [
     st.Page("pages/compare.py", title=t("compare.nav"), icon=":material/view_column:"),
     st.Page("pages/theory.py", title=t("theory.nav"), icon=":material/functions:"),
     st.Page("pages/exercises.py", title=t("exercises.nav"), icon=":material/school:"),
+    st.Page("pages/experiment.py", title=t("experiment.nav"), icon=":material/science:"),
 ]
 page = st.navigation(pages)
 controls.draw_shared()

@@ -212,6 +212,9 @@ MESSAGES: dict[str, str] = {
     "theory.alpha_out_of_range": "a feature's probability α must be between 0 and 1, not {value}.",
     "theory.pool_size_below_one": "the pool size P must be a whole number of at least 1, not {value}.",
     "theory.draws_below_one": "the number of draws must be a whole number of at least 1, not {value}.",
+    # The which-pooling experiment (experiments/which_pooling.py).
+    "experiment.operator_unfit": "{op} does not turn a 16x16 map into 8x8 with kernel 2 and stride 2, so it cannot "
+                                 "take a pooling layer's place in the experiment; try one of: {operators}.",
 }
 
 

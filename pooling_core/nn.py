@@ -37,11 +37,13 @@ def _softplus_inverse(value: float) -> float:
 class _LipLogit(nn.Module):
     """LIP's logit map: a depthwise 3 x 3 convolution of the input (Gao et al. use a small conv)."""
 
-    def __init__(self, params, kernel_size, channels):
+    needs_channels = True
+
+    def __init__(self, params, kernel_size, channels, padding_mode):
         super().__init__()
         if channels is None:
             raise PoolingError("nn.channels_needed", op="lip")
-        self.conv = nn.Conv2d(channels, channels, 3, padding=1, groups=channels)
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1, groups=channels, padding_mode=padding_mode)
         nn.init.zeros_(self.conv.weight)
         nn.init.zeros_(self.conv.bias)
 
@@ -50,7 +52,7 @@ class _LipLogit(nn.Module):
 
 
 class _MixedShare(nn.Module):
-    def __init__(self, params, kernel_size, channels):
+    def __init__(self, params, kernel_size, channels, padding_mode):
         super().__init__()
         lam = min(max(params["lam"], 1e-6), 1 - 1e-6)
         self.theta = nn.Parameter(torch.tensor(math.log(lam / (1 - lam))))
@@ -60,7 +62,7 @@ class _MixedShare(nn.Module):
 
 
 class _Gate(nn.Module):
-    def __init__(self, params, kernel_size, channels):
+    def __init__(self, params, kernel_size, channels, padding_mode):
         super().__init__()
         kh, kw = pair(kernel_size, "geometry.kernel_size_not_whole")
         start = np.full((kh, kw), 1.0 / (kh * kw)) if params["gate"] is None else np.broadcast_to(params["gate"],
@@ -72,7 +74,7 @@ class _Gate(nn.Module):
 
 
 class _DppExponents(nn.Module):
-    def __init__(self, params, kernel_size, channels):
+    def __init__(self, params, kernel_size, channels, padding_mode):
         super().__init__()
         self.theta_alpha = nn.Parameter(torch.tensor(_softplus_inverse(params["alpha"])))
         self.theta_lam = nn.Parameter(torch.tensor(_softplus_inverse(params["lam"])))
@@ -89,19 +91,20 @@ class Pool2d(nn.Module):
     """``pool2d(x, op, kernel_size, stride, padding, dilation, ceil_mode, **params)`` as a module.
 
     Input (N, C, H, W), output (N, C, Ho, Wo); ``params`` are the operator's own (checked as
-    :func:`pooling_core.pool2d` checks them); ``channels`` is C, needed by LIP's logit convolution.
+    :func:`pooling_core.pool2d` checks them); ``channels`` is C, needed by LIP's logit convolution,
+    which pads as ``padding_mode`` says (``nn.Conv2d``'s: "zeros", "circular", ...).
     The learned parameters of LIP, mixed, gated and DPP replace the corresponding ``params``.
     """
 
     def __init__(self, op: str, kernel_size=2, stride=None, padding=0, dilation=1, ceil_mode=False, *,
-                 channels: int | None = None, **params):
+                 channels: int | None = None, padding_mode: str = "zeros", **params):
         super().__init__()
         self.operator = get_operator(op)
         self.params = self.operator.resolve(params)
         self.window = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
                            ceil_mode=ceil_mode)
         learner = LEARNED.get(op)
-        self.learned = None if learner is None else learner(self.params, kernel_size, channels)
+        self.learned = None if learner is None else learner(self.params, kernel_size, channels, padding_mode)
         self._geometries = {}
 
     def geometry(self, in_size: tuple[int, int]):
@@ -127,3 +130,24 @@ class Pool2d(nn.Module):
     def extra_repr(self) -> str:
         settings = ", ".join(f"{k}={v}" for k, v in {**self.window, **self.params}.items())
         return f"{self.operator.id!r}, {settings}"
+
+
+def snippet(op: str, kernel_size=2, stride=None, padding=0, dilation=1, ceil_mode=False, **params) -> str:
+    """PyTorch code for these settings: ``torch.nn.functional`` where PyTorch has the operator,
+    else :class:`Pool2d`. Only the window settings the operator uses are written, and the
+    parameters a caller can type (not arrays). Example: ``snippet("max", 2)`` ends with
+    ``y = F.max_pool2d(x, kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)``.
+    """
+    operator = get_operator(op)
+    resolved = operator.resolve(params)
+    given = dict(kernel_size=kernel_size, stride=kernel_size if stride is None else stride, padding=padding,
+                 dilation=dilation, ceil_mode=ceil_mode)
+    window = {name: given[name] for name in operator.window_controls}
+    shown = {p.name: resolved[p.name] for p in operator.params if not isinstance(resolved[p.name], np.ndarray)}
+    if operator.torch_call is not None:
+        return f"import torch.nn.functional as F\n\ny = {operator.torch_call(window, shown)}"
+    settings = {**window, **shown}
+    if getattr(LEARNED.get(op), "needs_channels", False):
+        settings["channels"] = "x.shape[1]"
+    arguments = "".join(f", {name}={value if name == 'channels' else repr(value)}" for name, value in settings.items())
+    return f'from pooling_core.nn import Pool2d\n\npool = Pool2d("{op}"{arguments})\ny = pool(x)'

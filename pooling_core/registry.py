@@ -155,7 +155,10 @@ class Operator:
     ``gradient_table(values, weights, output, **params)`` gives columns that compare one window's
     gradient with another rule (e.g. an official implementation's). ``expectation`` holds the
     parameters that make a random operator output its expected value over the draw (``{"mode": "eval"}``):
-    a prediction is asked for that value.
+    a prediction is asked for that value. ``circular``: its windows wrap
+    around the map, so a circular shift of the input circularly shifts the output (APS);
+    ``torch_call(window, params)`` writes the ``torch.nn.functional`` expression of input ``x`` that
+    computes the same for these window settings and parameters, where PyTorch has one.
     """
 
     id: str
@@ -177,6 +180,8 @@ class Operator:
     gradient_note: Callable | None = None
     gradient_table: Callable | None = None
     expectation: dict | None = None
+    circular: bool = False
+    torch_call: Callable | None = None
 
     @property
     def has_indices(self) -> bool:

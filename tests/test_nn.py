@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from pooling_core import OPERATORS, PoolingError, pool2d
-from pooling_core.nn import Pool2d
+from pooling_core.nn import Pool2d, snippet
 
 X = np.random.default_rng(0).uniform(-2, 2, size=(2, 3, 8, 8))
 WINDOW = dict(kernel_size=3, stride=2, padding=1)
@@ -130,3 +130,25 @@ def test_bad_parameters_are_refused_as_pool2d_refuses_them():
         Pool2d("softpool", temperature=0.0)
     with pytest.raises(PoolingError, match="unknown operator"):
         Pool2d("median")
+
+
+@pytest.mark.parametrize("op", [op for op in PLAIN if not OPERATORS[op].random])
+def test_the_code_snippet_computes_what_pool2d_computes(op):
+    settings = dict(kernel_size=3, stride=2, padding=1) if op in ("max", "avg", "min") else SETTINGS.get(op, WINDOW)
+    code = snippet(op, **settings)
+    names = {"x": torch.from_numpy(X)}
+    exec(code, names)  # the snippet is the whole program: its imports, its call
+    expected = pool2d(X, op, **settings).output
+    np.testing.assert_allclose(names["y"].detach().numpy(), expected, rtol=1e-12, atol=1e-12)
+    uses_torch = OPERATORS[op].torch_call is not None
+    assert code.startswith("import torch.nn.functional as F") == uses_torch
+
+
+def test_snippets_write_only_the_settings_the_operator_uses():
+    assert snippet("global_avg", 3) == "import torch.nn.functional as F\n\ny = F.adaptive_avg_pool2d(x, 1)"
+    assert snippet("avg", 2, 1, 1, count_include_pad=False) == (
+        "import torch.nn.functional as F\n\ny = F.avg_pool2d(x, kernel_size=2, stride=1, padding=1, ceil_mode=False, "
+        "count_include_pad=False, divisor_override=None)")
+    assert snippet("aps", 2, norm_p=3.0) == ('from pooling_core.nn import Pool2d\n\n'
+                                             'pool = Pool2d("aps", kernel_size=2, stride=2, norm_p=3.0)\ny = pool(x)')
+    assert "channels=x.shape[1])" in snippet("lip", 2)

@@ -204,12 +204,33 @@ def distributions(values, exact, simulated, names, simulated_name: str, title: s
     return go.Figure(traces, layout=_chart_layout(title, x_title, y_title, height))
 
 
-def curves(x, series: dict, title: str, x_title: str, y_title: str, marker_x=None, height: int = 340) -> go.Figure:
+def curves(x, series: dict, title: str, x_title: str, y_title: str, marker_x=None, height: int = 340,
+           colours=CURVE_COLOURS) -> go.Figure:
     """One line per ``series`` entry (legend name -> (N,) values over ``x``), and a dotted vertical line
-    at ``marker_x``."""
-    traces = [go.Scatter(x=x, y=y, name=name, mode="lines", line=dict(color=CURVE_COLOURS[i % 2], width=2))
+    at ``marker_x``. ``colours`` has one colour per series; ``None`` leaves them to Plotly."""
+    traces = [go.Scatter(x=list(x), y=list(y), name=name, mode="lines",
+                         line=dict(color=None if colours is None else colours[i], width=2))
               for i, (name, y) in enumerate(series.items())]
     fig = go.Figure(traces, layout=_chart_layout(title, x_title, y_title, height))
     if marker_x is not None:
         fig.add_vline(x=marker_x, line=dict(color=HIGHLIGHT, dash="dot", width=2))
     return fig
+
+
+# ---------------------------------------------------------------- the which-pooling experiment
+
+def labelled_scatter(x, y, labels, names, title: str, x_title: str, y_title: str, height: int = 420) -> go.Figure:
+    """One point per item (e.g. an operator's accuracy against its shift consistency), marked with
+    its short label and hovered with its name; the axes leave room for the labels."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+    def room(values):
+        span = max(float(values.max() - values.min()), 0.01)
+        return [float(values.min()) - 0.12 * span, float(values.max()) + 0.12 * span]
+
+    trace = go.Scatter(x=x.tolist(), y=y.tolist(), text=list(labels), hovertext=list(names), mode="markers+text",
+                       textposition="top center", marker=dict(size=12, color=HIGHLIGHT),
+                       hovertemplate="%{hovertext}: %{x:.4f}, %{y:.4f}<extra></extra>")
+    return go.Figure(trace, layout=dict(title=dict(text=title), height=height, margin=dict(l=50, r=20, t=50, b=50),
+                                        xaxis=dict(title=dict(text=x_title), range=room(x)),
+                                        yaxis=dict(title=dict(text=y_title), range=room(y))))

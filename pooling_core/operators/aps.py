@@ -16,6 +16,8 @@ the explanation marks the ``k x k`` of them the winning component reads.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -27,7 +29,16 @@ from pooling_core.numbers import fmt
 from pooling_core.registry import Explanation, Operator, Param, register
 
 
-def aps_windows(in_size, params, kernel_size, stride, padding, dilation, ceil_mode) -> WindowGeometry:
+@dataclass(frozen=True, eq=False)
+class PolyphaseGeometry(WindowGeometry):
+    """APS's windows (``k + s - 1`` wide spans, modulo H and W) with the ``kernel`` and ``stride``
+    pairs of its stride-1 max and its polyphase sampling."""
+
+    kernel: tuple[int, int] = (2, 2)
+    stride: tuple[int, int] = (2, 2)
+
+
+def aps_windows(in_size, params, kernel_size, stride, padding, dilation, ceil_mode) -> PolyphaseGeometry:
     """Output ``i`` of an axis of length ``L`` may read input cells ``(s*i + t) mod L`` for ``t < k + s - 1``."""
     kernel = pair(kernel_size, "geometry.kernel_size_not_whole")
     strides = kernel if stride is None else pair(stride, "geometry.stride_not_whole")
@@ -44,13 +55,12 @@ def aps_windows(in_size, params, kernel_size, stride, padding, dilation, ceil_mo
         index = (np.arange(length // s)[:, None] * s + np.arange(k + s - 1)[None, :]) % length
         axes.append((index, np.ones(index.shape, bool)))
     (rows, row_present), (cols, col_present) = axes
-    sliding = dict(kernel_size=kernel, stride=strides)
-    return WindowGeometry(tuple(in_size), rows, cols, row_present, col_present, sliding)
+    return PolyphaseGeometry(tuple(in_size), rows, cols, row_present, col_present, kernel=kernel, stride=strides)
 
 
 def _circular_max(x, geometry):
     """``m`` (N, C, H, W) and the flat input index (into each H*W plane) of every cell's maximum."""
-    (kh, kw), (height, width) = geometry.sliding["kernel_size"], geometry.in_size
+    (kh, kw), (height, width) = geometry.kernel, geometry.in_size
     padded = F.pad(x, (0, kw - 1, 0, kh - 1), mode="circular") if kh * kw > 1 else x
     m, position = F.max_pool2d(padded, (kh, kw), 1, return_indices=True)
     padded_width = width + kw - 1
@@ -81,12 +91,12 @@ def _sample(values, component, strides):
 
 def aps_forward(x, geometry, norm_p=2.0, return_explanation=False):
     m, position = _circular_max(x, geometry)
-    strides = geometry.sliding["stride"]
+    strides = geometry.stride
     component = _component(m, strides, norm_p)
     output = _sample(m, component, strides)
     if not return_explanation:
         return output
-    (kh, kw), (sh, sw) = geometry.sliding["kernel_size"], strides
+    (kh, kw), (sh, sw) = geometry.kernel, strides
     rows = torch.arange(kh + sh - 1)[None, :] - component[:, :1]
     cols = torch.arange(kw + sw - 1)[None, :] - component[:, 1:]
     cells = ((rows >= 0) & (rows < kh))[:, :, None] & ((cols >= 0) & (cols < kw))[:, None, :]
@@ -112,7 +122,7 @@ register(Operator(
             r" (v+e) \bmod W}",
     citation="A. Chaman, I. Dokmanić, Truly shift-invariant convolutional neural networks, CVPR 2021.",
     forward=aps_forward, explain=aps_explain, arithmetic=aps_arithmetic, windows=aps_windows,
-    controls=("kernel_size", "stride"), has_weights=True, reduction="max",
+    controls=("kernel_size", "stride"), has_weights=True, reduction="max", circular=True,
     params=(
         Param("norm_p", "float", 2.0, "The p of the Lp norm that picks the component (2 in the paper; ∞: the "
               "largest |value|).", low=0.0, low_open=True, high=float("inf"), ui=(1.0, 8.0)),

@@ -58,6 +58,24 @@ def avg_arithmetic(values, weights, output, **_):
     return f"({' + '.join(fmt(v) for v in values)}) / {fmt(round(divisor, 9))} = {fmt(output)}"
 
 
+def _arguments(values: dict) -> str:
+    return ", ".join(f"{name}={value!r}" for name, value in values.items())
+
+
+def max_call(window, params):
+    return f"F.max_pool2d(x, {_arguments(window)})"
+
+
+def avg_call(window, params):
+    sliding = {name: value for name, value in window.items() if name != "dilation"}
+    return f"F.avg_pool2d(x, {_arguments({**sliding, **params})})"
+
+
+def adaptive_call(function: str, size_param: bool):
+    """``F.adaptive_<function>_pool2d(x, output_size)``: 1 for the global operators."""
+    return lambda window, params: f"F.adaptive_{function}_pool2d(x, {params['output_size'] if size_param else 1!r})"
+
+
 MAX_FORMULA = r"y_{ij} = \max_{(u,v) \in R_{ij}} a_{uv}"
 AVG_FORMULA = r"y_{ij} = \frac{1}{D_{ij}} \sum_{(u,v) \in R_{ij}} a_{uv}"
 OUTPUT_SIZE = Param("output_size", "size", 2, "Output height and width: one number, or (h, w) in the library.", low=1,
@@ -68,12 +86,14 @@ register(Operator(
     summary="Each output is the largest value in its window; ties go to the first in reading order.",
     formula=MAX_FORMULA, citation=CITATION_CLASSIC,
     forward=max_forward, explain=max_explain, arithmetic=max_arithmetic, has_weights=True, reduction="max",
+    torch_call=max_call,
 ))
 register(Operator(
     id="avg", name="Average pooling",
     summary="Each output is the mean of its window; the divisor D follows PyTorch's padding rules.",
     formula=AVG_FORMULA, citation=CITATION_CLASSIC,
     forward=avg_forward, explain=avg_explain, arithmetic=avg_arithmetic, has_weights=True, supports_dilation=False,
+    torch_call=avg_call,
     params=(
         Param("count_include_pad", "bool", True, "Count zero padding in the divisor."),
         Param("divisor_override", "int", None, "Divide by this number instead.", low=1, ui=(1, 4096),
@@ -85,27 +105,28 @@ register(Operator(
     summary="One output per channel: the largest value of the whole map.",
     formula=r"y = \max_{u,v} a_{uv}", citation=CITATION_GLOBAL,
     forward=max_forward, explain=max_explain, arithmetic=max_arithmetic, windows="global",
-    has_weights=True, reduction="max",
+    has_weights=True, reduction="max", torch_call=adaptive_call("max", False),
 ))
 register(Operator(
     id="global_avg", name="Global average pooling",
     summary="One output per channel: the mean of the whole map, as in Network in Network and ResNet.",
     formula=r"y = \frac{1}{HW} \sum_{u,v} a_{uv}", citation=CITATION_GLOBAL,
     forward=avg_forward, explain=avg_explain, arithmetic=avg_arithmetic, windows="global", has_weights=True,
+    torch_call=adaptive_call("avg", False),
 ))
 register(Operator(
     id="adaptive_max", name="Adaptive max pooling",
     summary="Windows sized to give a fixed output size; they may overlap and differ in size.",
     formula=MAX_FORMULA + r",\quad R_i = [\lfloor iH/o \rfloor, \lceil (i+1)H/o \rceil)",
     citation=CITATION_ADAPTIVE, forward=max_forward, explain=max_explain, arithmetic=max_arithmetic, windows="adaptive",
-    has_weights=True, reduction="max", params=(OUTPUT_SIZE,),
+    has_weights=True, reduction="max", params=(OUTPUT_SIZE,), torch_call=adaptive_call("max", True),
 ))
 register(Operator(
     id="adaptive_avg", name="Adaptive average pooling",
     summary="Windows sized to give a fixed output size; each output is its window's mean.",
     formula=AVG_FORMULA + r",\quad R_i = [\lfloor iH/o \rfloor, \lceil (i+1)H/o \rceil)",
     citation=CITATION_ADAPTIVE, forward=avg_forward, explain=avg_explain, arithmetic=avg_arithmetic, windows="adaptive",
-    has_weights=True, params=(OUTPUT_SIZE,),
+    has_weights=True, params=(OUTPUT_SIZE,), torch_call=adaptive_call("avg", True),
 ))
 register_preset(Preset(
     id="alexnet_overlapping", name="Overlapping max pooling (AlexNet: 3x3, stride 2)", op="max",

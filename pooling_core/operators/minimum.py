@@ -6,7 +6,7 @@ padding acts as ``+inf``, never chosen.
 """
 
 from pooling_core.numbers import fmt
-from pooling_core.operators.classic import CITATION_CLASSIC, max_explain, max_forward
+from pooling_core.operators.classic import CITATION_CLASSIC, max_call, max_explain, max_forward
 from pooling_core.registry import Operator, register
 
 
@@ -16,6 +16,10 @@ def min_forward(x, geometry, **_):
 
 def min_explain(x, geometry, **_):
     return max_explain(-x, geometry)
+
+
+def min_call(window, params):
+    return "-" + max_call(window, params).replace("(x,", "(-x,", 1)
 
 
 def min_arithmetic(values, weights, output, **_):
@@ -28,4 +32,5 @@ register(Operator(
     formula=r"y_{ij} = \min_{(u,v) \in R_{ij}} a_{uv} = -\max_{(u,v) \in R_{ij}} (-a_{uv})",
     citation=CITATION_CLASSIC,
     forward=min_forward, explain=min_explain, arithmetic=min_arithmetic, reduction="min", has_weights=True,
+    torch_call=min_call,
 ))

@@ -1,0 +1,1 @@
+"""Experiments that train small networks with PoolScope's operators (they need scikit-learn)."""
