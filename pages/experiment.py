@@ -10,10 +10,9 @@ import numpy as np
 import streamlit as st
 
 from pages.ui import controls, figures, views
-from pages.ui.i18n import library_text, operator_name, t
+from pages.ui.i18n import operator_name, t
 from pooling_core import OPERATORS, PoolingError
 from pooling_core.experiments import which_pooling
-from pooling_core.nn import snippet
 
 REFERENCE = Path(__file__).resolve().parent.parent / "assets" / "which_pooling_reference.json"
 REFERENCE_COMMAND = "python -m pooling_core.experiments.which_pooling --seed 0"
@@ -127,9 +126,5 @@ st.subheader(t("experiment.published_title"))
 st.markdown(t("experiment.published"))
 st.markdown(t("experiment.differs"))
 
-st.subheader(t("experiment.code_title"))
-st.caption(t("experiment.code_caption", name=operator_name(settings.operator)))
-try:
-    st.code(snippet(settings.op, **settings.pool_kwargs()), language="python")
-except PoolingError as error:
-    st.error(library_text(error))
+st.subheader(t("code.title"))
+views.torch_code(settings)

@@ -88,3 +88,5 @@ if not hidden("formula"):
         if operator.windows == "sliding":
             st.latex(views.output_size_latex(planes.shape[-2:], settings))
         st.caption(operator.citation)
+    with st.expander(t("code.title")):
+        views.torch_code(settings)

@@ -139,10 +139,10 @@ def test_rgb_example_per_channel_and_all_three():
     assert component_data(at)["output"]["rows"] == 64
     at.radio(key="channel").set_value("all").run()
     assert not at.exception
-    assert [c.value.split(":")[0] for c in at.main.code] == ["Red", "Green", "Blue"]
+    shown = [c.value for c in at.main.code if c.language != "python"]
+    assert [text.split(":")[0] for text in shown] == ["Red", "Green", "Blue"]
     data = component_data(at)
     assert data["channels"] == ["Red", "Green", "Blue"]
-    shown = [c.value for c in at.main.code]
     assert [f"{name}: {d['text']}" for name, d in zip(data["channels"], data["details"])] == shown
 
 
@@ -165,3 +165,12 @@ def test_the_preset_note_has_a_slot_so_the_charts_keep_their_place():
     assert plain[3] == "empty" and noted[3] == "info"
     assert plain[:3] + plain[4:] == noted[:3] + noted[4:]
     assert "flex_container" in plain
+
+
+def test_explore_writes_the_settings_as_pytorch_code():
+    at = run_app(kernel=3, stride=1, padding=1)
+    assert at.main.code[-1].value == ("import torch.nn.functional as F\n\ny = F.max_pool2d(x, kernel_size=3, "
+                                      "stride=1, padding=1, dilation=1, ceil_mode=False)")
+    assert at.main.code[-1].language == "python"
+    soft = run_app(op="softpool")
+    assert soft.main.code[-1].value.startswith('from pooling_core.nn import Pool2d\n\npool = Pool2d("softpool"')

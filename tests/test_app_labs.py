@@ -146,7 +146,7 @@ def test_compare_summarises_each_output_against_max_pooling():
 
 def test_the_pinned_cell_selects_the_window_under_every_operator():
     at = run_app(COMPARE, cell=(1, 0), compare_3="none", compare_4="none")
-    assert [c.value for c in at.code] == ["max(3, 2, 1, 2) = 3", "(3 + 2 + 1 + 2) / 4 = 2"]
+    assert [c.value for c in at.main.code] == ["max(3, 2, 1, 2) = 3", "(3 + 2 + 1 + 2) / 4 = 2"]
     titles = [f["layout"]["title"]["text"] for f in figures(at)]
     assert "Window (1, 0) → 3" in titles and "Window (1, 0) → 2" in titles
 

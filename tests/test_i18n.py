@@ -110,6 +110,7 @@ def page_texts(at) -> list[str]:
 
 def english_words(text: str) -> list[str]:
     text = re.sub(r"\$[^$]*\$", "", text)  # inline math
+    text = re.sub(r"`[^`]*`", "", text)  # code, e.g. a module's name
     text = re.sub(r"（[\x00-\x7f]*）", "", text)  # an English name beside the Chinese one, as papers write it
     return [word for word in re.findall(r"[A-Za-z][A-Za-z_0-9]{2,}", text) if word not in KEPT | set(OPERATORS)]
 

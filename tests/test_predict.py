@@ -63,7 +63,8 @@ def test_the_hidden_output_leaves_nothing_in_the_inspector_payload():
     assert data["output"]["text"] == [["?", "?"], ["?", "?"]]
     assert all(set(w) == {"cells", "text"} for w in data["windows"])  # no winner, no weights
     assert {w["text"] for w in data["windows"]} == {"Predict this cell's value below, then reveal."}
-    assert data["scale"]["max"] == 8 and not at.main.code  # the scale is the input's; no arithmetic below
+    assert data["scale"]["max"] == 8  # the input's scale
+    assert [c.language for c in at.main.code] == ["python"]  # the PyTorch code, no arithmetic
     assert "6" not in str(data["output"]) and "max(" not in str(data)
 
 

@@ -30,9 +30,10 @@ def test_hidden_sections_are_left_out():
     assert at.radio(key="source").options == ["Example", "Type a grid"]
     assert [s.key for s in at.selectbox] == ["example", "op"]  # no preset menu
     assert "lang" not in [r.key for r in at.radio]
-    assert [e.label for e in at.expander] == ["Link to this view"]  # Explore's formula and downloads are hidden
+    # Explore's formula (with its PyTorch code) and downloads are hidden
+    assert [e.label for e in at.expander] == ["Link to this view"]
     assert [e.label for e in run_app().expander] == ["Download for slides", "Formula, output size and citation",
-                                                     "Link to this view"]
+                                                     "The PyTorch code", "Link to this view"]
 
 
 def test_a_hidden_source_in_the_link_falls_back_to_the_first_one_offered():

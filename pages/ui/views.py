@@ -8,9 +8,10 @@ import numpy as np
 import streamlit as st
 
 from pages.ui import figures
-from pages.ui.i18n import language, library_text, t, text_in
+from pages.ui.i18n import language, library_text, operator_name, t, text_in
 from pages.ui.state import CELL_KEY, CHANNELS
 from pooling_core import PoolingError, output_size, pool2d
+from pooling_core.nn import snippet
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
@@ -147,3 +148,12 @@ def output_size_latex(in_size, settings) -> str:
             rf" = {value}"
         )
     return r" \\ ".join(lines)
+
+
+def torch_code(settings) -> None:
+    """The sidebar's operator and settings as PyTorch code, in a code block with its copy button."""
+    st.caption(t("code.caption", name=operator_name(settings.operator)))
+    try:
+        st.code(snippet(settings.op, **settings.pool_kwargs()), language="python")
+    except PoolingError as error:
+        st.error(library_text(error))
