@@ -19,7 +19,8 @@ from tests.apptest import component_data, inspector_output, run_app, shown
 from tests.browser import ROOT
 
 PAGES = ("pages/explore.py", "pages/stochastic.py", "pages/weights.py", "pages/gradients.py", "pages/unpooling.py",
-         "pages/pyramid.py", "pages/shift.py", "pages/compare.py", "pages/theory.py", "pages/exercises.py")
+         "pages/pyramid.py", "pages/shift.py", "pages/compare.py", "pages/theory.py", "pages/exercises.py",
+         "pages/experiment.py")
 
 
 # ---------------------------------------------------------------- the upload corpus
