@@ -95,7 +95,8 @@ KEPT = {"SoftPool", "LIP", "DPP", "BlurPool", "MaxBlurPool", "ReLU", "PyTorch", 
         "ECCV", "ICCV", "NeurIPS", "Lin", "Krizhevsky", "Sutskever", "Hinton", "mean", "max", "min", "log", "ceil",
         "floor", "sym", "asym", "eval", "train", "sum", "region", "map", "torch", "graham_random", "graham_pseudo",
         "count_include_pad", "divisor_override", "pooling", "RGB", "PNG", "JPEG", "WebP", "BMP", "GIF", "Language",
-        "English", "mode", "sigmoid", "softmax", "logit", "top", "dB", "ceil_mode"}
+        "English", "mode", "sigmoid", "softmax", "logit", "top", "dB", "ceil_mode", "APS", "ICML", "Gao", "Stergiou",
+        "VGG16", "CIFAR", "CPU", "GPU"}
 
 
 def page_texts(at) -> list[str]:
@@ -111,6 +112,8 @@ def page_texts(at) -> list[str]:
 def english_words(text: str) -> list[str]:
     text = re.sub(r"\$[^$]*\$", "", text)  # inline math
     text = re.sub(r"`[^`]*`", "", text)  # code, e.g. a module's name
+    text = re.sub(r"\*[^*]+\*", "", text)  # a paper's title, in italics as cited
+    text = re.sub(r"\d+x\d+", "", text)  # a size, 16x16
     text = re.sub(r"（[\x00-\x7f]*）", "", text)  # an English name beside the Chinese one, as papers write it
     return [word for word in re.findall(r"[A-Za-z][A-Za-z_0-9]{2,}", text) if word not in KEPT | set(OPERATORS)]
 
