@@ -24,7 +24,7 @@ report gives each level's answers, p50/p95, errors and violations, and the repli
 largest level with p95 <= 0.5 s; and the memory each session added. ``--pin`` holds replica i to
 core i (``sched_setaffinity`` before it starts, so all its threads inherit it) and this client to
 the last core. With ``--abuse N`` the count stays at N and one more session misbehaves for a level:
-malformed frames, rerun floods and 50 MB uploads (see :class:`Abuser`). The last line is JSON.
+malformed frames, rerun floods and uploads of the largest size accepted (see :class:`Abuser`). The last line is JSON.
 """
 
 from __future__ import annotations
@@ -453,8 +453,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="N sessions for two levels; in the second, one abusive session joins them")
     parser.add_argument("--flood", type=int, default=40, help="the abusive session's reruns a second")
     # Streamlit refuses a request whose body (file and multipart framing) passes server.maxUploadSize.
-    parser.add_argument("--upload-mb", type=float, default=49.9,
-                        help="the abusive session's upload size (about the largest a 50 MB limit takes)")
+    parser.add_argument("--upload-mb", type=float, default=19.9,
+                        help="the abusive session's upload size (about the largest a 20 MB limit takes)")
     args = parser.parse_args(argv)
     if args.start < 1 or args.step < 0 or args.step_seconds <= 0 or args.think_min > args.think_max:
         parser.error("need --start >= 1, --step >= 0, --step-seconds > 0 and --think-min <= --think-max")

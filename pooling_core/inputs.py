@@ -14,7 +14,7 @@ from PIL import Image, ImageOps
 from pooling_core.errors import PoolingError
 
 MAX_GRID_SIDE = 64
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
 
 _DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2212\ufe63\uff0d", "-"))

@@ -94,7 +94,7 @@ def test_dockerfile_installs_cpu_torch_runs_as_a_user_and_checks_health():
 
 
 def test_the_upload_limit_is_the_app_config_s():
-    assert max_upload_mb() == 50  # .streamlit/config.toml
+    assert max_upload_mb() == 20  # .streamlit/config.toml
 
 
 def test_nginx_config_is_sticky_upgrades_the_websocket_and_fits_the_upload_limit(tmp_path):

@@ -435,7 +435,7 @@ def test_too_many_pixels_refused_before_decoding(width, height):
 
 def test_upload_too_large():
     message = _error(lambda: load_image(b"\0" * (MAX_UPLOAD_BYTES + 1)))
-    assert message == "The file is 50.1 MB; at most 50 MB can be uploaded."
+    assert message == "The file is 20.1 MB; at most 20 MB can be uploaded."
 
 
 def test_unknown_mode():
