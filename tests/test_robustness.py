@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from pages.ui import controls
 from pooling_core import OPERATORS, PoolingError, pool2d
-from pooling_core.inputs import MAX_UPLOAD_BYTES
+from pooling_core.inputs import MAX_UPLOAD_BYTES, load_image
 from tests.apptest import component_data, inspector_output, run_app, shown
 from tests.browser import ROOT
 
@@ -133,6 +134,20 @@ def test_unusual_but_valid_upload_is_pooled(app_with_image, name):
 def test_animated_gif_says_which_frame_is_pooled(app_with_image):
     at = upload(app_with_image, "animated.gif", animated_gif())
     assert [shown(info.value) for info in at.info] == ["The file holds 3 frames; the first is pooled."]
+
+
+def test_an_upload_is_decoded_once_however_often_the_page_reruns(monkeypatch, app_with_image):
+    """A rerun neither copies nor decodes the file again (nor a refused one): with a 20 MB upload that
+    cost every other student on the server."""
+    decoded = []
+    monkeypatch.setattr(controls, "load_image", lambda data, mode: decoded.append(len(data)) or load_image(data, mode))
+    at = upload(app_with_image, "checker.png", previous_image())
+    for kernel in (3, 1, 2):
+        at.slider(key="kernel").set_value(kernel).run()
+    assert len(decoded) == 1 and inspector_output(at)[0, 0] == 1.0
+    at = upload(at, "text.png", b"not an image")
+    at.slider(key="kernel").set_value(3).run()
+    assert len(decoded) == 2 and "previous image is still shown" in shown(at.error[0].value)
 
 
 # ---------------------------------------------------------------- hyperparameter fuzzing

@@ -44,6 +44,7 @@ from pooling_core.registry import PRESETS, Preset
 
 COLOR_EXAMPLES = ("Landscape photo",)
 CURRENT_KEY = "_current"
+UPLOAD_CACHE_KEY = "_upload_decoded"
 PRESET_KEY = "preset"
 
 
@@ -96,12 +97,20 @@ class Source:
         return self.array is not None and self.array.ndim == 3
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _load_upload(data: bytes, mode: str):
-    """Decoded once per file and mode, shared read-only by every rerun and session (no copy)."""
-    image = load_image(data, mode=mode)
-    image.pixels.flags.writeable = False
-    return image
+def _load_upload(upload, mode: str):
+    """The uploaded file decoded (a ``LoadedImage``), or the ``PoolingError`` that refused it, once per
+    file and mode for this session. Keyed by Streamlit's id for the file: with the bytes as the key
+    every rerun copied and hashed them (20 MB), and a refused file was tried again on each."""
+    key = (upload.file_id, mode)
+    cached = st.session_state.get(UPLOAD_CACHE_KEY)
+    if cached is None or cached[0] != key:
+        try:
+            outcome = load_image(upload.getvalue(), mode=mode)
+            outcome.pixels.flags.writeable = False  # the pages read it on every rerun; none may change it
+        except PoolingError as error:
+            outcome = error
+        cached = st.session_state[UPLOAD_CACHE_KEY] = (key, outcome)
+    return cached[1]
 
 
 def choice_widget(widget, label: str, key: str, default=None, offered=None, **options):
@@ -158,12 +167,11 @@ def _upload_widgets(color_mode: str) -> Source:
     if upload is None:
         kept = state.get("_last_upload")
         return Source(kept) if kept is not None else Source(None, notice=t("sidebar.upload_to_start"))
-    try:
-        image = _load_upload(upload.getvalue(), "RGB" if color_mode != "gray" else "L")
-    except PoolingError as error:
+    image = _load_upload(upload, "RGB" if color_mode != "gray" else "L")
+    if isinstance(image, PoolingError):
         kept = state.get("_last_upload")
         key = "sidebar.upload_refused_kept" if kept is not None else "sidebar.upload_refused"
-        return Source(kept, error=t(key, name=upload.name, problem=library_text(error)))
+        return Source(kept, error=t(key, name=upload.name, problem=library_text(image)))
     state["_last_upload"] = image.pixels
     notes = []
     if image.frames > 1:
