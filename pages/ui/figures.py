@@ -207,11 +207,17 @@ def distributions(values, exact, simulated, names, simulated_name: str, title: s
 def curves(x, series: dict, title: str, x_title: str, y_title: str, marker_x=None, height: int = 340,
            colours=CURVE_COLOURS) -> go.Figure:
     """One line per ``series`` entry (legend name -> (N,) values over ``x``), and a dotted vertical line
-    at ``marker_x``. ``colours`` has one colour per series; ``None`` leaves them to Plotly."""
+    at ``marker_x``. ``colours`` has one colour per series; ``None`` leaves them to Plotly. A legend
+    of more than two lines goes below the plot, where it covers none of them."""
     traces = [go.Scatter(x=list(x), y=list(y), name=name, mode="lines",
                          line=dict(color=None if colours is None else colours[i], width=2))
               for i, (name, y) in enumerate(series.items())]
-    fig = go.Figure(traces, layout=_chart_layout(title, x_title, y_title, height))
+    layout = _chart_layout(title, x_title, y_title, height)
+    if len(series) > 2:  # a row each: long names in a half-width column take one
+        layout["legend"] = dict(orientation="h", x=0, xanchor="left", y=-0.2, yanchor="top")
+        layout["margin"]["b"] = 80 + 20 * len(series)
+        layout["height"] = height + 20 * len(series)
+    fig = go.Figure(traces, layout=layout)
     if marker_x is not None:
         fig.add_vline(x=marker_x, line=dict(color=HIGHLIGHT, dash="dot", width=2))
     return fig
