@@ -88,25 +88,19 @@ def _cell_size(rows: int, cols: int) -> float:
     return min(64.0, PANEL_SIDE / max(rows, cols))
 
 
-def _map_image(values: np.ndarray, scale: tuple[float, float], size: float, shown: np.ndarray | None) -> Image.Image:
-    """A map coloured like the figures (grey where not ``shown``), ``size`` pixels per cell."""
-    zmin, zmax = scale
-    index = np.clip(np.nan_to_num((values - zmin) / ((zmax - zmin) or 1.0) * 255, nan=0), 0, 255).astype(np.uint8)
-    pixels = figures.palette(figures.SEQUENTIAL)[index]
-    pixels[~np.isfinite(values)] = 128
-    if shown is not None:
-        pixels[~shown] = 235
-    rows, cols = values.shape
-    picture = Image.fromarray(pixels)
-    return picture.resize((max(1, round(cols * size)), max(1, round(rows * size))), Image.Resampling.NEAREST)
-
-
 def _panel(canvas, draw, values, top_left, size, scale, shown=None, lines=True, pad=0):
     """Draw one map at ``top_left`` (its padding ring outside it); the box of cell (r, c) is returned by the
     function this gives back."""
     x0, y0 = top_left[0] + pad * size, top_left[1] + pad * size
-    canvas.paste(_map_image(values, scale, size, shown), (round(x0), round(y0)))
+    colours = figures.colored_pixels(values, *scale, figures.SEQUENTIAL)  # the figures' colours
+    colours[np.isinf(values)] = 128
+    pixels = colours.copy()
+    if shown is not None:
+        pixels[~shown] = 235  # grey where not shown
     rows, cols = values.shape
+    picture = Image.fromarray(pixels).resize((max(1, round(cols * size)), max(1, round(rows * size))),
+                                             Image.Resampling.NEAREST)
+    canvas.paste(picture, (round(x0), round(y0)))
 
     def box(r: int, c: int) -> tuple[float, float, float, float]:
         return x0 + c * size, y0 + r * size, x0 + (c + 1) * size, y0 + (r + 1) * size
@@ -122,14 +116,11 @@ def _panel(canvas, draw, values, top_left, size, scale, shown=None, lines=True, 
                 draw.rectangle(box(r, c), outline=BACKGROUND, width=1)
     if size >= VALUES_MIN_CELL and values.size <= figures.ANNOTATE_MAX_CELLS:
         text_size = max(11, min(20, round(size * 0.32)))
-        palette = figures.palette(figures.SEQUENTIAL)
-        zmin, zmax = scale
         for r in range(rows):
             for c in range(cols):
                 if shown is not None and not shown[r, c]:
                     continue
-                level = np.clip(np.nan_to_num((values[r, c] - zmin) / ((zmax - zmin) or 1.0)), 0, 1)
-                red, green, blue = palette[int(level * 255)]
+                red, green, blue = (int(v) for v in colours[r, c])
                 ink = INK if 0.299 * red + 0.587 * green + 0.114 * blue > 150 else BACKGROUND
                 left, top, right, bottom = box(r, c)
                 draw.text(((left + right) / 2, (top + bottom) / 2), fmt(values[r, c]), fill=ink,

@@ -101,13 +101,18 @@ def palette(colorscale: str) -> np.ndarray:
     return np.array([plotly.colors.unlabel_rgb(c) for c in samples], dtype=np.float64).round().astype(np.uint8)
 
 
-def colored_png(values: np.ndarray, zmin: float, zmax: float, colorscale: str) -> str:
-    """``values`` coloured like a heatmap on ``[zmin, zmax]``, as a PNG data URI (NaN is grey)."""
+def colored_pixels(values: np.ndarray, zmin: float, zmax: float, colorscale: str) -> np.ndarray:
+    """(H, W, 3) uint8: ``values`` coloured like a heatmap on ``[zmin, zmax]`` (NaN is grey)."""
     span = (zmax - zmin) or 1.0
     index = np.clip(np.nan_to_num((values - zmin) / span * 255, nan=0), 0, 255).astype(np.uint8)
     pixels = palette(colorscale)[index]
     pixels[np.isnan(values)] = 128
-    return _png_uri(pixels)
+    return pixels
+
+
+def colored_png(values: np.ndarray, zmin: float, zmax: float, colorscale: str) -> str:
+    """``values`` coloured like a heatmap on ``[zmin, zmax]``, as a PNG data URI (NaN is grey)."""
+    return _png_uri(colored_pixels(values, zmin, zmax, colorscale))
 
 
 def rgb_png(channels: np.ndarray) -> str:
