@@ -184,6 +184,9 @@ def _param_fields(op) -> list[Field]:
 
 
 CHANNELS = ("red", "green", "blue", "all")
+NO_OPERATOR = "none"  # an empty slot of Compare
+COMPARE_KEYS = ("compare_1", "compare_2", "compare_3", "compare_4")
+COMPARE_DEFAULTS = tuple(op for op in ("max", "avg", "softpool", "aps", "blur_max") if op in OPERATORS)[:4]
 
 
 # What a link can lock: the sidebar's controls and the predict and projector switches by their keys, "params" for the
@@ -192,6 +195,10 @@ CHANNELS = ("red", "green", "blue", "all")
 LOCKABLE = ("lang", "source", "example", "grid_text", "random_rows", "random_cols", "seed", "color_mode", "channel",
             "op", "kernel", "stride", "padding", "dilation", "ceil_mode", "params", PREDICT_KEY, PROJECTOR_KEY)
 HIDEABLE = ("upload", "grid", "random", "preset", "language", "formula", PREDICT_KEY, "exports")
+
+
+def _operator_label(op_id: str):
+    return f"op.{op_id}.name", OPERATORS[op_id].name
 
 
 def _catalog_label(section: str):
@@ -210,8 +217,7 @@ FIELDS: dict[str, Field] = {field.key: field for field in [
     Field("seed", "int", 0, low=0, high=MAX_SEED),
     Field("color_mode", "choice", "gray", choices=("gray", "rgb"), label_key=_catalog_label("color_mode")),
     Field("channel", "choice", "red", choices=CHANNELS, label_key=_catalog_label("channel")),
-    Field("op", "choice", "max", choices=tuple(OPERATORS),
-          label_key=lambda op_id: (f"op.{op_id}.name", OPERATORS[op_id].name)),
+    Field("op", "choice", "max", choices=tuple(OPERATORS), label_key=_operator_label),
     Field("kernel", "int", 2, low=1, high=9),
     Field("stride", "int", 2, low=1, high=9),
     Field("padding", "int", 0, low=0, high=4),
@@ -224,29 +230,23 @@ FIELDS: dict[str, Field] = {field.key: field for field in [
     Field(PROJECTOR_KEY, "bool", False),
     Field(LOCK_KEY, "set", (), choices=LOCKABLE),
     Field(HIDE_KEY, "set", (), choices=HIDEABLE),
-    *(field for op in OPERATORS.values() for field in _param_fields(op)),
-]}
-# The labs' own settings: the shift lab's transform, the operators Compare shows, the theory's classes.
-NO_OPERATOR = "none"
-COMPARE_KEYS = ("compare_1", "compare_2", "compare_3", "compare_4")
-COMPARE_DEFAULTS = tuple(op for op in ("max", "avg", "softpool", "aps", "blur_max") if op in OPERATORS)[:4]
-_OPERATOR_LABEL = FIELDS["op"].label_key
-FIELDS.update({field.key: field for field in [
+    # The labs' own settings: the shift lab's transform, the operators Compare shows, the theory's classes.
     Field("shift_transform", "choice", "shift", choices=TRANSFORMS, label_key=_catalog_label("shift.transform")),
     Field("shift_dy", "int", 0, low=-8, high=8),
     Field("shift_dx", "int", 1, low=-8, high=8),
     Field("shift_mode", "choice", "circular", choices=SHIFT_MODES, label_key=_catalog_label("shift.mode")),
     Field("shift_fill", "float", 0.0, low=-1e6, high=1e6),
     *(Field(key, "choice", default, choices=(NO_OPERATOR, *OPERATORS),
-            label_key=lambda op_id: ("compare.none", None) if op_id == NO_OPERATOR else _OPERATOR_LABEL(op_id))
+            label_key=lambda op_id: ("compare.none", None) if op_id == NO_OPERATOR else _operator_label(op_id))
       for key, default in zip(COMPARE_KEYS, COMPARE_DEFAULTS)),
-    Field("compare_ref", "choice", "max", choices=tuple(OPERATORS), label_key=_OPERATOR_LABEL),
+    Field("compare_ref", "choice", "max", choices=tuple(OPERATORS), label_key=_operator_label),
     Field("theory_alpha1", "float", 0.1, low=0.0, high=1.0),
     Field("theory_alpha2", "float", 0.005, low=0.0, high=1.0),
     Field("theory_pool", "int", 16, low=1, high=256),
     Field("theory_draws", "int", 2000, low=10, high=100_000),
     Field("theory_seed", "int", 0, low=0, high=MAX_SEED),
-]})
+    *(field for op in OPERATORS.values() for field in _param_fields(op)),
+]}
 SLIDING_KEYS = {"kernel_size": "kernel", "stride": "stride", "padding": "padding", "dilation": "dilation",
                 "ceil_mode": "ceil_mode"}
 
