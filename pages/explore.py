@@ -45,7 +45,7 @@ def step_cell(delta: int, rows: int, cols: int):
     st.session_state[views.CELL_KEY] = divmod(flat, cols)
 
 
-pad = settings.padding if "padding" in operator.window_controls else 0
+pad = settings.padding_ring
 channel = None if all_channels or not source.is_rgb else channel_index
 shown_as = dict(words=words(language()), channel=channel, pad=pad, translate=library_text, projector=projector)
 if result is None:

@@ -23,7 +23,7 @@ x, channel_note = views.shown_plane(source, settings)
 result = views.pool_or_stop(x, settings)
 
 cell = views.selected_cell(result.output.shape)
-pad = settings.padding if "padding" in operator.window_controls else 0
+pad = settings.padding_ring
 inspector(payload(x, result, cell, views.color_range(x, result.output), words=words(language()), pad=pad,
                   translate=library_text, routes=lambda: gradient_routes(x, settings.op, **settings.pool_kwargs())),
           INSPECTOR_KEY)

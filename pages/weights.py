@@ -41,7 +41,7 @@ x, channel_note = views.shown_plane(source, settings)
 result = views.pool_or_stop(x, settings)
 
 cell = views.selected_cell(result.output.shape)
-pad = settings.padding if "padding" in operator.window_controls else 0
+pad = settings.padding_ring
 inspector(payload(x, result, cell, views.color_range(x, result.output), words=words(language()), pad=pad,
                   translate=library_text), INSPECTOR_KEY)
 report = window_report(result, x, *cell)

@@ -78,6 +78,11 @@ class Settings:
         return dict(kernel_size=self.kernel, stride=self.stride, padding=self.padding, dilation=dilation,
                     ceil_mode=self.ceil_mode, **self.params)
 
+    @property
+    def padding_ring(self) -> int:
+        """The padding drawn around the input: the sidebar's, where the operator takes padding."""
+        return self.padding if "padding" in self.operator.window_controls else 0
+
     def window_kwargs(self) -> dict:
         """Only the sliding-window arguments, for pages that pool with an operator of their own."""
         return dict(kernel_size=self.kernel, stride=self.stride, padding=self.padding, dilation=self.dilation,
