@@ -3,9 +3,8 @@
 import streamlit as st
 
 from pages.ui import controls, predict, slides, views
-from pages.ui.i18n import language, library_text, operator_name, operator_summary, preset_name, preset_note, t
-from pages.ui.inspector.component import inspector, projector_switch, words
-from pages.ui.inspector.payload import payload
+from pages.ui.i18n import library_text, operator_name, operator_summary, preset_name, preset_note, t
+from pages.ui.inspector.component import inspect, projector_switch
 from pages.ui.state import CHANNELS, hidden
 from pooling_core.explain import window_report
 
@@ -47,23 +46,22 @@ def step_cell(delta: int, rows: int, cols: int):
 
 pad = settings.padding_ring
 channel = None if all_channels or not source.is_rgb else channel_index
-shown_as = dict(words=words(language()), channel=channel, pad=pad, translate=library_text, projector=projector)
+shown_as = dict(channel=channel, pad=pad, projector=projector)
 if result is None:
     st.error(problem)
-    inspector(payload(x, None, (0, 0), views.color_range(planes), **shown_as), INSPECTOR_KEY)
+    inspect(x, None, (0, 0), views.color_range(planes), INSPECTOR_KEY, **shown_as)
 else:
     rows, cols = result.output.shape[-2:]
     cell = views.selected_cell((rows, cols))
     lead = (channel_index,) if source.is_rgb else ()
     question = predict.Question(x, settings, result, lead, cell) if predicting else None
     if question is not None and not question.shape_answered():  # nothing of the output before its size
-        inspector(payload(x, None, (0, 0), views.color_range(planes), **shown_as), INSPECTOR_KEY)
+        inspect(x, None, (0, 0), views.color_range(planes), INSPECTOR_KEY, **shown_as)
         st.stop()
     predicted = question is not None and question.hidden  # its values are still to be predicted
     scale = views.color_range(planes) if predicted else views.color_range(planes, result.output)
     st.session_state[ROW_KEY], st.session_state[COLUMN_KEY] = cell  # a pin from the browser moves the inputs too
-    inspector(payload(x, result, cell, scale, hidden=t("predict.hidden") if predicted else None, **shown_as),
-              INSPECTOR_KEY)
+    inspect(x, result, cell, scale, INSPECTOR_KEY, hidden=t("predict.hidden") if predicted else None, **shown_as)
     typed = st.columns(4, vertical_alignment="bottom")
     typed[0].number_input(t("explore.row"), 0, rows - 1, key=ROW_KEY, on_change=go_to_typed_cell)
     typed[1].number_input(t("explore.column"), 0, cols - 1, key=COLUMN_KEY, on_change=go_to_typed_cell)

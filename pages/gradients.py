@@ -4,9 +4,8 @@ import numpy as np
 import streamlit as st
 
 from pages.ui import controls, figures, views
-from pages.ui.i18n import language, library_text, operator_name, t
-from pages.ui.inspector.component import inspector, words
-from pages.ui.inspector.payload import payload
+from pages.ui.i18n import library_text, operator_name, t
+from pages.ui.inspector.component import inspect
 from pooling_core import gradient_routes, input_gradient
 from pooling_core.explain import coverage, tied_windows, window_report
 from pooling_core.numbers import fmt
@@ -23,10 +22,8 @@ x, channel_note = views.shown_plane(source, settings)
 result = views.pool_or_stop(x, settings)
 
 cell = views.selected_cell(result.output.shape)
-pad = settings.padding_ring
-inspector(payload(x, result, cell, views.color_range(x, result.output), words=words(language()), pad=pad,
-                  translate=library_text, routes=lambda: gradient_routes(x, settings.op, **settings.pool_kwargs())),
-          INSPECTOR_KEY)
+inspect(x, result, cell, views.color_range(x, result.output), INSPECTOR_KEY, pad=settings.padding_ring,
+        routes=lambda: gradient_routes(x, settings.op, **settings.pool_kwargs()))
 choice = st.radio(t("gradients.upstream"), UPSTREAMS, key="upstream", horizontal=True,
                   format_func=lambda upstream: t(f"gradients.upstream_{upstream}"))
 if choice == "random":

@@ -5,9 +5,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages.ui import controls, figures, views
-from pages.ui.i18n import language, library_text, t
-from pages.ui.inspector.component import inspector, words
-from pages.ui.inspector.payload import payload
+from pages.ui.i18n import library_text, t
+from pages.ui.inspector.component import inspect
 from pooling_core import PoolingError, pool2d
 from pooling_core.explain import scatter_to_input, window_report
 from pooling_core.numbers import fmt
@@ -40,9 +39,8 @@ if evaluated.notice:
 cell = views.selected_cell(evaluated.output.shape)
 report = window_report(evaluated, x, *cell)
 low, high = views.color_range(activations, evaluated.output)
-shown_as = dict(words={**words(language()), "output_title": t("stochastic.eval_title")}, pad=settings.padding,
-                translate=library_text)
-inspector(payload(x, evaluated, cell, views.color_range(x, evaluated.output), **shown_as), INSPECTOR_KEY)
+inspect(x, evaluated, cell, views.color_range(x, evaluated.output), INSPECTOR_KEY,
+        titles={"output_title": t("stochastic.eval_title")}, pad=settings.padding)
 columns = st.columns(3 if evaluated.notice else 2)
 with columns[0]:
     fig = views.heatmap(scatter_to_input(evaluated.geometry, evaluated.weights),

@@ -4,9 +4,8 @@ import numpy as np
 import streamlit as st
 
 from pages.ui import controls, figures, views
-from pages.ui.i18n import language, library_text, t
-from pages.ui.inspector.component import inspector, words
-from pages.ui.inspector.payload import payload
+from pages.ui.i18n import library_text, t
+from pages.ui.inspector.component import inspect
 from pooling_core import PoolingError, pool2d
 from pooling_core.numbers import fmt
 from pooling_core.reconstruct import quality, reconstructions, shared_targets
@@ -32,8 +31,7 @@ cell = views.selected_cell(pooled.output.shape)
 sizes = dict(rows="{rows}", cols="{cols}")  # filled in by the inspector
 titles = dict(input_title=t("unpooling.input_title", channel=channel_note, **sizes),
               output_title=t("unpooling.pooled_title"))
-inspector(payload(x, pooled, cell, (low, high), words={**words(language()), **titles}, pad=settings.padding,
-                  translate=library_text), "unpooling_inspector")
+inspect(x, pooled, cell, (low, high), "unpooling_inspector", titles=titles, pad=settings.padding)
 columns = st.columns(2)
 panels = [
     (views.heatmap(unpooled, t("unpooling.unpooled_title"), low, high, show_scale=False), np.argwhere(targets > 1)),

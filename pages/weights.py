@@ -6,9 +6,8 @@ import numpy as np
 import streamlit as st
 
 from pages.ui import controls, figures, views
-from pages.ui.i18n import language, library_text, operator_name, param_help, param_label, t
-from pages.ui.inspector.component import inspector, words
-from pages.ui.inspector.payload import payload
+from pages.ui.i18n import library_text, operator_name, param_help, param_label, t
+from pages.ui.inspector.component import inspect
 from pooling_core import OPERATORS, PoolingError, pool2d
 from pooling_core.explain import coverage, scatter_to_input, window_report
 from pooling_core.numbers import fmt
@@ -41,9 +40,7 @@ x, channel_note = views.shown_plane(source, settings)
 result = views.pool_or_stop(x, settings)
 
 cell = views.selected_cell(result.output.shape)
-pad = settings.padding_ring
-inspector(payload(x, result, cell, views.color_range(x, result.output), words=words(language()), pad=pad,
-                  translate=library_text), INSPECTOR_KEY)
+inspect(x, result, cell, views.color_range(x, result.output), INSPECTOR_KEY, pad=settings.padding_ring)
 report = window_report(result, x, *cell)
 compared = [op for op in OPERATORS.values() if op.has_weights and op.windows == "sliding"]
 if not operator.has_weights:

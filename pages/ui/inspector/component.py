@@ -8,7 +8,8 @@ from pathlib import Path
 import streamlit as st
 
 from pages.ui import views
-from pages.ui.i18n import section, t, text_in
+from pages.ui.i18n import language, library_text, section, t, text_in
+from pages.ui.inspector.payload import payload
 from pages.ui.state import BOUND, CHANNELS, PROJECTOR_KEY, locked, value
 
 NAME, CODE = "poolscope_inspector", "poolscope_inspector_code"
@@ -54,3 +55,13 @@ def inspector(data: dict, key: str) -> None:
     code(data={"css": sources["inspector.css"]}, key=f"{key}_code", height=0)
     mounted = st.components.v2.component(NAME, js=sources["mount.js"])
     mounted(data=data, key=key, on_pin_change=lambda: _take_pin(key))
+
+
+def inspect(x, result, pinned, scale, key: str, *, titles: dict | None = None, **options) -> None:
+    """Mount the inspector on ``x`` and its pooling ``result`` in this session's language.
+
+    ``titles`` replace the panels' own (``input_title``, ``output_title``, with ``{rows}`` and
+    ``{cols}`` left for the browser); ``options`` go to :func:`payload` (``pad``, ``channel``...).
+    """
+    shown_words = {**words(language()), **(titles or {})}
+    inspector(payload(x, result, pinned, scale, words=shown_words, translate=library_text, **options), key)
