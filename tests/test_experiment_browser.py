@@ -56,8 +56,11 @@ def test_cancel_stops_a_run_and_keeps_the_reference(page, app_url):
     seed.fill("7")  # settings no other test has trained
     seed.press("Enter")
     wait_idle(page)
+    # The full budget: a quick run of nine operators can end before a browser sees its first epoch.
+    main.get_by_text("full", exact=True).click()
+    wait_idle(page)
     main.get_by_role("button", name="Run").click()
-    expect(main.get_by_text("Max pooling: epoch 1 of 4")).to_be_visible(timeout=60_000)
+    expect(main.get_by_text("Max pooling: epoch 1 of 15")).to_be_visible(timeout=60_000)
     main.get_by_role("button", name="Cancel").click()
     expect(main.get_by_text("The run was cancelled")).to_be_visible(timeout=60_000)
     wait_idle(page)
