@@ -144,7 +144,8 @@ def _traced(x, op, kernel_size, stride, padding, dilation, ceil_mode, params, dt
     """The input as a tensor that records its gradient, the operator's output on it, and the leading shape."""
     operator, resolved, batch, lead, geometry = _prepare(x, op, kernel_size, stride, padding, dilation,
                                                          ceil_mode, params, dtype)
-    batch = batch.clone().requires_grad_(True)
+    # No copy: like pool2d, the operators never write to their input.
+    batch = batch.requires_grad_(True)
     return batch, operator.forward(batch, geometry, **resolved), lead
 
 
@@ -152,7 +153,11 @@ def _gradient(output, batch, seed, retain_graph=False) -> torch.Tensor:
     (gradient,) = torch.autograd.grad(output, batch, seed, allow_unused=True, retain_graph=retain_graph)
     if gradient is None:
         return torch.zeros_like(batch)
-    # + 0.0 turns a -0.0 (the gradient through a negation, as in -max(-x)) into the 0 a student expects.
+    # + 0.0 turns a -0.0 (the gradient through a negation, as in -max(-x)) into the 0 a student
+    # expects; in place (a new array of a photo's size costs more than the addition) unless the
+    # gradient shares memory with another tensor, as autograd's views of the seed do.
+    if gradient._base is None and gradient.data_ptr() != seed.data_ptr():
+        return gradient.add_(0.0)
     return gradient + 0.0
 
 

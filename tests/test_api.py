@@ -448,3 +448,31 @@ def test_gradient_routes_of_average_pooling_share_the_gradient_evenly():
 def test_gradient_routes_refuse_more_than_one_map():
     with pytest.raises(PoolingError, match=r"one map \(H, W\), not an array of shape \(2, 4, 4\)"):
         gradient_routes(np.stack([TEXTBOOK, TEXTBOOK]), "max")
+
+
+@pytest.mark.parametrize("op", sorted(OPERATORS))
+def test_input_gradient_leaves_the_input_and_upstream_as_they_were(op):
+    # The gradient is made +0.0 in place where it owns its memory: never in x or the upstream.
+    x = np.random.default_rng(5).normal(size=(2, 6, 6))
+    x[0, 0, 0] = -0.0
+    upstream_shape = pool2d(x, op, kernel_size=2).output.shape
+    upstream = np.where(np.arange(np.prod(upstream_shape)).reshape(upstream_shape) % 3 == 0, -0.0, 1.0)
+    x_before, upstream_before = x.copy(), upstream.copy()
+    for seed in (None, upstream):
+        gradient = input_gradient(x, op, seed, kernel_size=2)
+        assert not np.signbit(gradient[gradient == 0]).any()
+        assert not np.shares_memory(gradient, x) and not np.shares_memory(gradient, upstream)
+    assert_array_equal(np.signbit(x), np.signbit(x_before))
+    assert_array_equal(x, x_before)
+    assert_array_equal(np.signbit(upstream), np.signbit(upstream_before))
+
+
+def test_the_gradient_of_an_output_that_is_a_view_of_its_input_leaves_the_seed_alone():
+    # Autograd hands back a view of the seed here; the +0.0 must not be written into it.
+    from pooling_core.api import _gradient
+
+    batch = torch.zeros((1, 1, 2, 2), dtype=torch.float64, requires_grad=True)
+    seed = torch.tensor([-0.0, 1.0, -0.0, 2.0], dtype=torch.float64)
+    gradient = _gradient(batch.reshape(4), batch, seed)
+    assert not torch.signbit(gradient[gradient == 0]).any()
+    assert torch.signbit(seed[0]) and torch.signbit(seed[2])
