@@ -2,8 +2,9 @@
 
 PyTorch's ``lp_pool2d`` raises the raw input to the power ``p``, so it is wrong on negative
 input (``[-1, -2, -3, 1]`` gives -5 for p=1 and NaN for p=1.5); here the norm is taken of
-``|a|``. Sliding windows without dilation take their sums of powers from ``avg_pool2d`` (as fast as
-PyTorch); where such a sum would overflow or underflow, each window is scaled by its own maximum.
+``|a|``. Sliding windows without dilation take their sums of powers from
+:func:`~pooling_core.operators.weighting.pooled_sum` (strided views, or ``avg_pool2d`` on small
+inputs); where such a sum would overflow or underflow, each window is scaled by its own maximum.
 """
 
 import math
