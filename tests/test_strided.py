@@ -85,6 +85,28 @@ def test_max_indices_are_pytorchs(case, dtype):
 
 
 @SETTINGS
+@given(cases(WIDE, SPECIAL), DTYPES, st.integers(1, 40))
+def test_a_group_of_planes_at_a_time_gives_pytorchs_results(case, dtype, chunk):
+    x, kw, geometry = prepare(case, dtype)
+    expected, expected_indices = F.max_pool2d(x, **kw, return_indices=True)
+    with mock.patch.object(strided, "CHUNK_ELEMENTS", chunk):
+        values = strided.sliding_max(x, geometry)
+        found = strided.sliding_max_with_indices(x, geometry)
+        sums = None if kw["dilation"] != (1, 1) else strided.sliding_sum(x, geometry)
+    for result in (values, None if found is None else found[0]):
+        if result is None:
+            assert torch.isnan(expected.sum()) or zero_sign_in_doubt(x, expected)
+        else:
+            assert_same_bits(result, expected)
+    if found is not None:
+        assert torch.equal(found[1], expected_indices)
+    if sums is not None:
+        pooled = {key: value for key, value in kw.items() if key != "dilation"}
+        assert_allclose(sums.double(), F.avg_pool2d(x.double(), **pooled, divisor_override=1), rtol=1e-5, atol=1e-3,
+                        equal_nan=True)
+
+
+@SETTINGS
 @given(cases(WIDE, SPECIAL), DTYPES, st.integers(0, 2**32 - 1))
 def test_max_gradient_is_pytorchs_even_on_ties(case, dtype, seed):
     x, kw, geometry = prepare(case, dtype)
