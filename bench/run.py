@@ -1,6 +1,6 @@
 """PoolScope's benchmark: library speed against PyTorch, explanation cost, and Explore reruns.
 
-    python bench/run.py             # full sizes (about three minutes)
+    python bench/run.py             # full sizes (about a minute)
     python bench/run.py --quick     # smaller inputs, under a minute
     python bench/run.py --dispatch  # where the strided paths start to beat PyTorch's kernels
 
@@ -8,8 +8,9 @@ The speed table pools 1x3xNxN in float64 and float32 with kernel 2 stride 2, ker
 padding 1 and kernel 3 stride 1 padding 1, and gives each time over PyTorch's and over
 ``x.clone()`` of the same array (the memory bound: one read and one write of the input).
 
-Each comparison interleaves the two sides call by call and reports the median of the per-call
-ratios, so a busy machine slows both alike. The last line printed is one JSON object.
+Each comparison calls our side, PyTorch's and the copy in turn, round by round, and reports the
+median of the per-round ratios, so a busy machine slows all three alike. The last line printed
+is one JSON object.
 """
 
 from __future__ import annotations
@@ -52,12 +53,16 @@ def seconds(call) -> float:
     return time.perf_counter() - start
 
 
-def interleaved_ratio(ours, theirs, repeats: int) -> tuple[float, float, float]:
-    """Median ratio of our time over theirs, and both medians in ms, from alternating calls."""
-    ours(), theirs()  # warm-up
-    pairs = [(seconds(ours), seconds(theirs)) for _ in range(repeats)]
-    return (statistics.median(a / b for a, b in pairs), 1000 * statistics.median(a for a, _ in pairs),
-            1000 * statistics.median(b for _, b in pairs))
+def interleaved(ours, others, repeats: int) -> tuple[list[float], list[float]]:
+    """Calls ``ours`` and each of ``others`` in turn, ``repeats`` rounds: every median time in ms
+    (ours first), and the median over the rounds of our time over each other call's."""
+    calls = (ours, *others)
+    for call in calls:  # warm-up
+        call()
+    rounds = [[seconds(call) for call in calls] for _ in range(repeats)]
+    times = [1000 * statistics.median(row[i] for row in rounds) for i in range(len(calls))]
+    ratios = [statistics.median(row[0] / row[i] for row in rounds) for i in range(1, len(calls))]
+    return times, ratios
 
 
 def median_ms(call, repeats: int) -> float:
@@ -102,11 +107,9 @@ def speed_table(side: int, repeats: int) -> tuple[dict, list]:
         x = np.random.default_rng(0).random((1, 3, side, side)).astype(dtype)
         tensor = torch.from_numpy(x)
         for case, (k, s, pad) in CASES.items():
-            copy_ms = median_ms(tensor.clone, repeats)
             for op, (ours, theirs) in comparisons(x, tensor, k, s, pad, dtype).items():
-                ratio, ours_ms, theirs_ms = interleaved_ratio(ours, theirs, repeats)
+                (ours_ms, theirs_ms, copy_ms), (ratio, over_copy) = interleaved(ours, (theirs, tensor.clone), repeats)
                 target = RATIO_TARGETS[op][case != "k2s2"]
-                over_copy = ours_ms / copy_ms
                 copy_target = COPY_TARGET if case == "k2s2" and op in ("max", "avg", "lp") else None
                 met = ratio <= target and (copy_target is None or over_copy <= copy_target)
                 table[f"{op}_{case}_{dtype_name}"] = {
