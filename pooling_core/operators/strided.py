@@ -47,9 +47,8 @@ def _planewise(compute):
     outputs (one plane at least), each group's result copied into one array as it comes. The
     arrays in between then stay the size of one group, which the allocator hands out again from
     memory it keeps. Arrays the size of a photo's output (stride 1) are returned to the kernel
-    when freed and come back as fresh pages, whose faults cost more than the pooling: with
-    indices at kernel 3, stride 1 on 1x3x1024x1024, 1.23 times PyTorch's time in one run, 0.62
-    a plane at a time."""
+    when freed and come back as fresh pages, whose faults cost more than the pooling (see
+    bench/README.md)."""
     @functools.wraps(compute)
     def planewise(x: torch.Tensor, geometry):
         n, c, h, w = x.shape
@@ -236,9 +235,10 @@ def _tracked(values, axis, carried=None):
         rest, reached = offsets[2:], True
     runs = _runs(rest, out, s, reached)
     if any(not first for *_, first in runs):
-        # Scratch for every later offset's wins and carried offsets: new arrays each time cost
-        # page faults on a photo.
-        wins_all, change_all = _empty(values, dim, out, torch.uint8), _empty(values, dim, out, torch.uint8)
+        # One scratch array for every later offset's wins (and carried offsets): a new array
+        # each time cost page faults on a photo.
+        wins_all = _empty(values, dim, out, torch.uint8)
+        change_all = None if carried is None else _empty(values, dim, out, torch.uint8)
     for t, part, lo, hi, first in runs:
         window = slice(lo, hi)
         target, view = _axis(running, dim, window), _axis(values, dim, part)
