@@ -43,14 +43,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int, root: Path = ROOT) -> subprocess.Popen:
-    """``streamlit run app.py`` in ``root`` (this checkout, or another for a comparison) on ``port``;
-    returns once its health check answers."""
+def start_server(port: int, root: Path = ROOT, log=subprocess.DEVNULL) -> subprocess.Popen:
+    """``streamlit run app.py`` in ``root`` (this checkout, or another for a comparison) on ``port``,
+    its output going to ``log``; returns once its health check answers."""
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
-        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
+        cwd=root, stdout=log, stderr=log, env={**os.environ},
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -65,10 +65,10 @@ def start_server(port: int, root: Path = ROOT) -> subprocess.Popen:
 
 
 @contextmanager
-def served():
-    """The app served on a free port for the block; its URL."""
+def served(log=subprocess.DEVNULL):
+    """The app served on a free port for the block, its output going to ``log``; its URL."""
     port = free_port()
-    process = start_server(port)
+    process = start_server(port, log=log)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
