@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from pages.ui.figures import label_positions
 from pooling_core import OPERATORS
 from tests.apptest import figure, heatmap_values, run_app
 from tests.browser import ROOT
@@ -42,6 +43,16 @@ def test_the_scatter_has_one_point_per_operator_at_its_accuracy_and_consistency(
     np.testing.assert_allclose(trace["x"], [r["accuracy"] for r in REFERENCE["operators"].values()])
     np.testing.assert_allclose(trace["y"], [r["consistency"] for r in REFERENCE["operators"].values()])
     assert trace["y"][trace["text"].index("aps")] == 1.0
+    # max and LIP share an accuracy, their consistencies 0.01 apart: one label below, one above.
+    positions = dict(zip(trace["text"], trace["textposition"]))
+    assert (positions["max"], positions["lip"]) == ("bottom center", "top center")
+    assert positions["avg"] == "top center"
+
+
+def test_labels_of_coinciding_or_side_by_side_points_go_to_opposite_sides():
+    assert label_positions([0.5, 0.5], [0.8, 0.8]) == ["top center", "bottom center"]
+    assert label_positions([0.0, 0.01, 1.0], [0.5, 0.5, 0.0]) == ["middle left", "middle right", "top center"]
+    assert label_positions([1.0], [2.0]) == ["top center"]
 
 
 def test_the_table_and_curves_hold_every_operator(english):

@@ -230,17 +230,46 @@ def curves(x, series: dict, title: str, x_title: str, y_title: str, marker_x=Non
 
 # ---------------------------------------------------------------- the which-pooling experiment
 
+# Points nearer than this (in fractions of the axes' spans) have their labels on opposite sides.
+LABEL_CLEARANCE = 0.08
+
+
+def _span(values) -> float:
+    return max(float(values.max() - values.min()), 0.01)
+
+
+def label_positions(x, y) -> list[str]:
+    """Where each point's label goes: on the side away from its nearest neighbour when that one is
+    close, else above. Max and LIP pooling in the shipped experiment have the same accuracy and
+    consistencies 0.01 apart, and above both their names were written over each other."""
+    x, y = (np.asarray(v, dtype=float) for v in (x, y))
+    across, up = (x - x.min()) / _span(x), (y - y.min()) / _span(y)
+    positions = []
+    for i in range(len(x)):
+        distance = np.hypot(across - across[i], up - up[i])
+        distance[i] = np.inf
+        j = int(np.argmin(distance)) if len(x) > 1 else i
+        dx, dy = across[j] - across[i], up[j] - up[i]
+        if j == i or distance[j] >= LABEL_CLEARANCE:
+            positions.append("top center")
+        elif abs(dx) > abs(dy):
+            positions.append("middle left" if dx > 0 else "middle right")
+        else:  # the lower of the two (the later one where they coincide) writes below
+            positions.append("bottom center" if dy > 0 or (dy == 0 and i > j) else "top center")
+    return positions
+
+
 def labelled_scatter(x, y, labels, names, title: str, x_title: str, y_title: str, height: int = 420) -> go.Figure:
     """One point per item (e.g. an operator's accuracy against its shift consistency), marked with
-    its short label and hovered with its name; the axes leave room for the labels."""
+    its short label (:func:`label_positions`) and hovered with its name; the axes leave room for
+    the labels."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
     def room(values):
-        span = max(float(values.max() - values.min()), 0.01)
-        return [float(values.min()) - 0.12 * span, float(values.max()) + 0.12 * span]
+        return [float(values.min()) - 0.12 * _span(values), float(values.max()) + 0.12 * _span(values)]
 
     trace = go.Scatter(x=x.tolist(), y=y.tolist(), text=list(labels), hovertext=list(names), mode="markers+text",
-                       textposition="top center", marker=dict(size=12, color=HIGHLIGHT),
+                       textposition=label_positions(x, y), marker=dict(size=12, color=HIGHLIGHT),
                        hovertemplate="%{hovertext}: %{x:.4f}, %{y:.4f}<extra></extra>")
     return go.Figure(trace, layout=dict(title=dict(text=title), height=height, margin=dict(l=50, r=20, t=50, b=50),
                                         xaxis=dict(title=dict(text=x_title), range=room(x)),
