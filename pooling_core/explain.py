@@ -71,18 +71,20 @@ def scatter_to_input(geometry, values: np.ndarray) -> np.ndarray:
     return total
 
 
-def coverage(geometry) -> np.ndarray:
-    """(H, W) count of the windows that read each input cell (0: no window sees it)."""
-    return scatter_to_input(geometry, np.ones(geometry.real_mask().shape)).astype(np.int64)
+def coverage(geometry, cells: np.ndarray | None = None) -> np.ndarray:
+    """(H, W) count of the windows that read each input cell (0: no window sees it); ``cells``
+    (kh, kw) narrows every window to the cells its output reads (``PoolResult.window_cells``)."""
+    read = np.ones(geometry.real_mask().shape) if cells is None else np.broadcast_to(cells, geometry.real_mask().shape)
+    return scatter_to_input(geometry, read).astype(np.int64)
 
 
-def tied_windows(geometry, plane: np.ndarray, reduction: str = "max") -> np.ndarray:
+def tied_windows(geometry, plane: np.ndarray, reduction: str = "max", cells: np.ndarray | None = None) -> np.ndarray:
     """(Ho, Wo) bool: the window's maximum (or minimum, for ``reduction="min"``) occurs more than
-    once among its real cells of ``plane``."""
+    once among its real cells of ``plane`` (those of ``cells`` (kh, kw) only, where given)."""
     height, width = plane.shape
     rows = geometry.rows.clip(0, height - 1)[:, None, :, None]
     values = plane[rows, geometry.cols.clip(0, width - 1)[None, :, None, :]]
-    real = geometry.real_mask()
+    real = geometry.real_mask() if cells is None else geometry.real_mask() & cells
     if reduction == "min":
         peak = np.where(real, values, np.inf).min((-1, -2), keepdims=True)
     else:
