@@ -55,8 +55,7 @@ totals[0].metric(t("gradients.upstream_sum"), fmt(round(float(upstream.sum()), 1
 totals[1].metric(t("gradients.gradient_sum"), fmt(round(float(gradient.sum()), 10)))
 
 effects = []
-cells = result.window_cells()  # APS reads only its polyphase component's cells of each window
-counts = coverage(result.geometry, cells)
+counts = coverage(result)
 k, s = settings.kernel, settings.stride
 if counts.max() > 1:
     effects.append(t("gradients.overlap", count=int((counts > 1).sum())))
@@ -65,7 +64,7 @@ if (counts == 0).any():
     effects.append(t("gradients.uncovered", count=int((counts == 0).sum()), reason=reason))
 if operator.reduction is not None:
     extreme = t(f"gradients.extreme_{operator.reduction}")
-    ties = tied_windows(result.geometry, x, operator.reduction, cells)
+    ties = tied_windows(result, x, operator.reduction)
     if ties.any():
         i, j = np.argwhere(ties)[0]
         key = "gradients.tie_one" if ties.sum() == 1 else "gradients.tie_many"

@@ -58,7 +58,7 @@ else:
         fig = views.heatmap(np.where(report.present, report.weights, np.nan),
                               t("weights.window_title", row=cell[0], col=cell[1]), *WEIGHT_SCALE, colorscale="Greys")
         views.chart(fig, "window_weights")
-    if coverage(result.geometry).max() > 1:
+    if coverage(result).max() > 1:
         st.caption(t("weights.overlap"))
     st.code(library_text(report.text), language=None)
 

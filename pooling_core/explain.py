@@ -71,19 +71,23 @@ def scatter_to_input(geometry, values: np.ndarray) -> np.ndarray:
     return total
 
 
-def coverage(geometry, cells: np.ndarray | None = None) -> np.ndarray:
-    """(H, W) count of the windows that read each input cell (0: no window sees it); ``cells``
-    (kh, kw) narrows every window to the cells its output reads (``PoolResult.window_cells``)."""
-    read = np.ones(geometry.real_mask().shape) if cells is None else np.broadcast_to(cells, geometry.real_mask().shape)
-    return scatter_to_input(geometry, read).astype(np.int64)
+def coverage(result: PoolResult, lead: tuple = ()) -> np.ndarray:
+    """(H, W) count of the windows whose output reads each input cell of the map ``lead`` (0: none
+    does); where an operator narrows its windows per image (APS), only the cells it reads count."""
+    shape = result.geometry.real_mask().shape
+    cells = result.window_cells(lead)
+    read = np.ones(shape) if cells is None else np.broadcast_to(cells, shape)
+    return scatter_to_input(result.geometry, read).astype(np.int64)
 
 
-def tied_windows(geometry, plane: np.ndarray, reduction: str = "max", cells: np.ndarray | None = None) -> np.ndarray:
+def tied_windows(result: PoolResult, plane: np.ndarray, reduction: str = "max", lead: tuple = ()) -> np.ndarray:
     """(Ho, Wo) bool: the window's maximum (or minimum, for ``reduction="min"``) occurs more than
-    once among its real cells of ``plane`` (those of ``cells`` (kh, kw) only, where given)."""
+    once among the real cells of ``plane`` that the output of the map ``lead`` reads."""
+    geometry = result.geometry
     height, width = plane.shape
     rows = geometry.rows.clip(0, height - 1)[:, None, :, None]
     values = plane[rows, geometry.cols.clip(0, width - 1)[None, :, None, :]]
+    cells = result.window_cells(lead)
     real = geometry.real_mask() if cells is None else geometry.real_mask() & cells
     if reduction == "min":
         peak = np.where(real, values, np.inf).min((-1, -2), keepdims=True)

@@ -42,7 +42,7 @@ def test_overlap_uncovered_and_tie_effects_are_explained():
     np.testing.assert_array_equal(heatmap_values(figure(tie, "Input gradient")), [[1, 0], [0, 0]])
 
 
-def test_aps_effects_count_only_the_cells_of_its_polyphase_component():
+def test_aps_notes_count_only_the_cells_of_its_polyphase_component():
     # An APS window is k + s - 1 cells wide; its output reads the chosen component's k x k only.
     grid = "10 1 2 3\n4 5 6 7\n8 9 10 11\n12 13 14 15"
     at = run_app(GRADIENTS, op="aps", source="grid", grid_text=grid, kernel=2, stride=2)
@@ -50,6 +50,9 @@ def test_aps_effects_count_only_the_cells_of_its_polyphase_component():
     assert any("(APS) routes each window's gradient to its maximum only" in m.value for m in at.markdown)
     gaps = run_app(GRADIENTS, op="aps", source="grid", grid_text=grid, kernel=1, stride=2)
     assert any("12 cells lie in no window (stride 2 is larger than kernel 1)" in m.value for m in gaps.markdown)
+    for kernel, overlap in ((2, False), (3, True)):  # the weights page's note counts the same cells
+        weights = run_app(WEIGHTS, op="aps", source="grid", grid_text=grid, kernel=kernel, stride=2)
+        assert any("Windows overlap" in c.value for c in weights.caption) == overlap
 
 
 def test_softpool_table_shows_exact_gradient_and_official_rule():

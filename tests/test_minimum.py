@@ -51,8 +51,8 @@ def test_min_ties_and_nan_follow_pytorch():
     result = pool2d(x, "min")
     np.testing.assert_array_equal(result.indices, [[1, 3]])  # first minimum in reading order; NaN wins
     assert np.isnan(result.output[0, 1])
-    np.testing.assert_array_equal(tied_windows(result.geometry, x, "min"), [[True, False]])
-    np.testing.assert_array_equal(tied_windows(result.geometry, x, "max"), [[False, False]])
+    np.testing.assert_array_equal(tied_windows(result, x, "min"), [[True, False]])
+    np.testing.assert_array_equal(tied_windows(result, x, "max"), [[False, False]])
 
 
 # ---------------------------------------------------------------- min pooling on every page, with no page edit

@@ -247,10 +247,10 @@ def label_positions(x, y) -> list[str]:
     positions = []
     for i in range(len(x)):
         distance = np.hypot(across - across[i], up - up[i])
-        distance[i] = np.inf
-        j = int(np.argmin(distance)) if len(x) > 1 else i
+        distance[i] = np.inf  # a lone point's nearest neighbour is then infinitely far
+        j = int(np.argmin(distance))
         dx, dy = across[j] - across[i], up[j] - up[i]
-        if j == i or distance[j] >= LABEL_CLEARANCE:
+        if distance[j] >= LABEL_CLEARANCE:
             positions.append("top center")
         elif abs(dx) > abs(dy):
             positions.append("middle left" if dx > 0 else "middle right")
