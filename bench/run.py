@@ -41,9 +41,10 @@ TARGETS = {"explain_ms": 200, "rerun_ms_grid": 100, "rerun_ms_photo": 300, "mess
 CASES = {"k2s2": (2, 2, 0), "k3s2p1": (3, 2, 1), "k3s1p1": (3, 1, 1)}
 DTYPES = {"f64": np.float64, "f32": np.float32}
 # Time over PyTorch's: kernel 2 stride 2, then the kernel 3 cases; max_indices and max_gradient
-# are the same in every case. Over the copy: kernel 2 stride 2 only.
+# are the same in every case, and max_then_indices (the output, then its indices asked for
+# afterwards: two passes) is reported without one. Over the copy: kernel 2 stride 2 only.
 RATIO_TARGETS = {"max": (0.35, 0.7), "avg": (0.8, 0.7), "lp": (0.5, 0.7), "softpool": (2.0, 2.0),
-                 "max_indices": (0.7, 0.7), "max_gradient": (1.0, 1.0)}
+                 "max_indices": (0.7, 0.7), "max_then_indices": (None, None), "max_gradient": (1.0, 1.0)}
 COPY_TARGET = 3.0
 
 
@@ -88,8 +89,10 @@ def comparisons(x, tensor, k, s, pad, dtype) -> dict:
     """Operator -> (the library's call, PyTorch's equivalent) on ``x`` (and ``tensor``, the same array)."""
     return {
         "max": (lambda: pool2d(x, "max", k, s, pad, dtype=dtype).output, lambda: F.max_pool2d(tensor, k, s, pad)),
-        "max_indices": (lambda: pool2d(x, "max", k, s, pad, dtype=dtype).indices,
+        "max_indices": (lambda: pool2d(x, "max", k, s, pad, dtype=dtype, explain=True).indices,
                         lambda: F.max_pool2d(tensor, k, s, pad, return_indices=True)),
+        "max_then_indices": (lambda: pool2d(x, "max", k, s, pad, dtype=dtype).indices,
+                             lambda: F.max_pool2d(tensor, k, s, pad, return_indices=True)),
         "avg": (lambda: pool2d(x, "avg", k, s, pad, dtype=dtype).output, lambda: F.avg_pool2d(tensor, k, s, pad)),
         "lp": (lambda: pool2d(x, "lp", k, s, pad, dtype=dtype, p=2.0).output, lambda: torch_lp(tensor, k, s, pad)),
         "softpool": (lambda: pool2d(x, "softpool", k, s, pad, dtype=dtype).output,
@@ -111,14 +114,15 @@ def speed_table(side: int, repeats: int) -> tuple[dict, list]:
                 (ours_ms, theirs_ms, copy_ms), (ratio, over_copy) = interleaved(ours, (theirs, tensor.clone), repeats)
                 target = RATIO_TARGETS[op][case != "k2s2"]
                 copy_target = COPY_TARGET if case == "k2s2" and op in ("max", "avg", "lp") else None
-                met = ratio <= target and (copy_target is None or over_copy <= copy_target)
+                met = target is None or (ratio <= target and (copy_target is None or over_copy <= copy_target))
                 table[f"{op}_{case}_{dtype_name}"] = {
                     "ratio": round(ratio, 3), "over_copy": round(over_copy, 2), "ours_ms": round(ours_ms, 2),
                     "torch_ms": round(theirs_ms, 2), "copy_ms": round(copy_ms, 2)}
-                lines.append(f"{op:<13}{case:<8}{dtype_name:<5}{ours_ms:>8.2f}{theirs_ms:>9.2f}{copy_ms:>8.2f}"
-                             f"{ratio:>8.2f}{over_copy:>8.2f}  <= {target}"
-                             f"{'' if copy_target is None else f', {copy_target:g}x copy':<12} "
-                             f"{'ok' if met else 'MISSED'}")
+                lines.append(f"{op:<17}{case:<8}{dtype_name:<5}{ours_ms:>8.2f}{theirs_ms:>9.2f}{copy_ms:>8.2f}"
+                             f"{ratio:>8.2f}{over_copy:>8.2f}  "
+                             + ("(no target)" if target is None else
+                                f"<= {target}{'' if copy_target is None else f', {copy_target:g}x copy':<12} "
+                                f"{'ok' if met else 'MISSED'}"))
     return table, lines
 
 
@@ -232,7 +236,7 @@ def main() -> None:
 
     print(f"PoolScope benchmark ({'quick' if args.quick else 'full'}), torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, 1x3x{side}x{side}")
-    print(f"{'operator':<13}{'case':<8}{'dtype':<5}{'ours ms':>8}{'torch ms':>9}{'copy ms':>8}"
+    print(f"{'operator':<17}{'case':<8}{'dtype':<5}{'ours ms':>8}{'torch ms':>9}{'copy ms':>8}"
           f"{'/torch':>8}{'/copy':>8}  target")
     print("\n".join(speed_lines))
     print(f"{'measure':<22}{'value':>10}  {'target':>9}  notes")

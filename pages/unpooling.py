@@ -17,7 +17,7 @@ views.require_input(source)
 x, channel_note = views.shown_plane(source, settings)
 window = dict(kernel_size=settings.kernel, stride=settings.stride, padding=settings.padding)
 try:
-    pooled = pool2d(x, "max", **window)
+    pooled = pool2d(x, "max", **window, explain=True)
     ways_back = reconstructions(x, **window)
 except PoolingError as error:
     st.error(library_text(error))

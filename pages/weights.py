@@ -79,7 +79,7 @@ for index, op in enumerate(compared):
         kwargs["dilation"] = 1
     with columns[index % COLUMNS]:
         try:
-            other = window_report(pool2d(x, op.id, **kwargs), x, *cell)
+            other = window_report(pool2d(x, op.id, **kwargs, explain=True), x, *cell)
         except PoolingError as error:
             st.caption(f"{op.id}: {library_text(error)}")
             continue

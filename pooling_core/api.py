@@ -35,7 +35,7 @@ class PoolResult:
     output (padding weighs 0) for operators whose output is a weighted sum of the window, else
     ``None``; ``indices`` (*lead, Ho, Wo) are flat int64 offsets into each unpadded ``H*W``
     plane for max-type operators, else ``None`` (their weights are the one-hot of the index). Both
-    are computed on first access only.
+    are computed on first access, unless :func:`pool2d` was asked to ``explain`` at once.
     """
 
     output: np.ndarray
@@ -44,13 +44,14 @@ class PoolResult:
     params: dict
     _input: torch.Tensor = field(repr=False)
     _lead: tuple = field(repr=False)
+    _explained: Explanation | None = field(default=None, repr=False)
 
     @cached_property
     def _explanation(self) -> Explanation:
-        if self.operator.explain is None:
-            return Explanation()
+        if self._explained is not None:
+            return self._explained
         with torch.no_grad():
-            return self.operator.explain(self._input, self.geometry, **self.params)
+            return self.operator.explanation(self._input, self.geometry, **self.params)
 
     def _reshaped(self, tensor):
         return None if tensor is None else tensor.numpy().reshape(*self._lead, *tensor.shape[2:])
@@ -114,7 +115,7 @@ def _prepare(x, op, kernel_size, stride, padding, dilation, ceil_mode, params, d
 
 
 def pool2d(x, op: str, kernel_size=2, stride=None, padding=0, dilation=1, ceil_mode=False,
-           dtype=np.float64, **params) -> PoolResult:
+           dtype=np.float64, explain=False, **params) -> PoolResult:
     """Pool ``x`` with the operator ``op`` (an id in :data:`pooling_core.OPERATORS`).
 
     Args:
@@ -124,6 +125,9 @@ def pool2d(x, op: str, kernel_size=2, stride=None, padding=0, dilation=1, ceil_m
             kernel size. Ignored by global and adaptive operators.
         ceil_mode: round the output size up, as in PyTorch.
         dtype: computation dtype (float64 by default).
+        explain: compute the explanation (``weights``, ``indices``) now, with the output, as
+            ``F.max_pool2d(..., return_indices=True)`` does: for max-type operators one pass
+            gives both, which is faster than the output and then the explanation.
         **params: the operator's own parameters (see its registry entry).
 
     Returns:
@@ -136,8 +140,12 @@ def pool2d(x, op: str, kernel_size=2, stride=None, padding=0, dilation=1, ceil_m
     operator, resolved, batch, lead, geometry = _prepare(x, op, kernel_size, stride, padding, dilation,
                                                          ceil_mode, params, dtype)
     with torch.no_grad():
-        output = operator.forward(batch, geometry, **resolved)
-    return PoolResult(output.numpy().reshape(*lead, *output.shape[2:]), geometry, operator, resolved, batch, lead)
+        if explain:
+            output, explanation = operator.output_and_explanation(batch, geometry, **resolved)
+        else:
+            output, explanation = operator.forward(batch, geometry, **resolved), None
+    return PoolResult(output.numpy().reshape(*lead, *output.shape[2:]), geometry, operator, resolved, batch, lead,
+                      explanation)
 
 
 def _traced(x, op, kernel_size, stride, padding, dilation, ceil_mode, params, dtype):

@@ -25,7 +25,7 @@ def reconstructions(x: np.ndarray, kernel_size, stride=None, padding=0) -> dict[
     max- or average-pooled map with nearest or bilinear interpolation.
     """
     settings = dict(kernel_size=kernel_size, stride=stride, padding=padding)
-    pooled_max = pool2d(x, "max", **settings)
+    pooled_max = pool2d(x, "max", **settings, explain=True)
     pooled_avg = pool2d(x, "avg", **settings)
     size = x.shape
     return {

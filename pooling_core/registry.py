@@ -139,7 +139,9 @@ class Operator:
 
     ``forward(x, geometry, **params)`` maps an (N, C, H, W) float tensor to (N, C, Ho, Wo) in
     torch, so autograd gives its gradient. ``explain`` (same arguments) returns an
-    :class:`Explanation` built from the same computation; it runs only when asked for.
+    :class:`Explanation` built from the same computation; it runs only when asked for. An
+    operator whose output and explanation cost less together than apart (max pooling's values
+    and indices in one pass) gives ``explained`` instead: ``(output, Explanation)`` in one call.
     ``windows`` says how the geometry is made: ``"sliding"`` (kernel, stride, padding, dilation,
     ceil_mode), ``"global"`` (one window over the whole map), ``"adaptive"`` (``output_size``), or a
     function ``(in_size, params, kernel_size, stride, padding, dilation, ceil_mode) -> WindowGeometry``
@@ -168,6 +170,7 @@ class Operator:
     citation: str
     forward: Callable
     explain: Callable | None = None
+    explained: Callable | None = None
     arithmetic: Callable | None = None
     params: tuple[Param, ...] = ()
     windows: str | Callable = "sliding"
@@ -182,6 +185,18 @@ class Operator:
     expectation: dict | None = None
     circular: bool = False
     torch_call: Callable | None = None
+
+    def explanation(self, x, geometry, **params) -> Explanation:
+        """The :class:`Explanation` of one call (an empty one for an operator without)."""
+        if self.explained is not None:
+            return self.explained(x, geometry, **params)[1]
+        return Explanation() if self.explain is None else self.explain(x, geometry, **params)
+
+    def output_and_explanation(self, x, geometry, **params) -> tuple:
+        """``(output, explanation)`` of one call, in one computation where the operator has ``explained``."""
+        if self.explained is not None:
+            return self.explained(x, geometry, **params)
+        return self.forward(x, geometry, **params), self.explanation(x, geometry, **params)
 
     @property
     def has_indices(self) -> bool:

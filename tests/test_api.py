@@ -202,24 +202,71 @@ def test_pooling_error_is_a_value_error():
     assert issubclass(PoolingError, ValueError)
 
 
+def _counting(calls, name, function):
+    def counted(*args, **kwargs):
+        calls.append(name)
+        return function(*args, **kwargs)
+
+    return counted
+
+
 def test_weights_and_indices_are_computed_on_first_access(monkeypatch):
     calls = []
     operator = OPERATORS["max"]
-
-    def counting_explain(*args, **kwargs):
-        calls.append(1)
-        return operator.explain(*args, **kwargs)
-
-    monkeypatch.setitem(OPERATORS, "max", dataclasses.replace(operator, explain=counting_explain))
+    monkeypatch.setitem(OPERATORS, "max", dataclasses.replace(
+        operator, explained=_counting(calls, "explained", operator.explained)))
     result = pool2d(TEXTBOOK, "max", 2)
     assert "weights" not in result.__dict__ and "indices" not in result.__dict__
     assert calls == []
     weights = result.weights
     assert "weights" in result.__dict__
-    assert calls == [1]
+    assert calls == ["explained"]
     assert result.weights is weights
     assert_array_equal(result.indices, [[5, 7], [8, 15]])
-    assert calls == [1]  # indices come from the same explanation
+    assert calls == ["explained"]  # indices come from the same explanation
+
+
+def test_explaining_at_once_takes_max_pooling_s_values_and_indices_from_one_pass(monkeypatch):
+    calls = []
+    operator = OPERATORS["max"]
+    monkeypatch.setitem(OPERATORS, "max", dataclasses.replace(
+        operator, forward=_counting(calls, "forward", operator.forward),
+        explained=_counting(calls, "explained", operator.explained)))
+    result = pool2d(TEXTBOOK, "max", 2, explain=True)
+    assert calls == ["explained"]
+    assert_array_equal(result.output, [[6, 8], [3, 4]])
+    assert_array_equal(result.indices, [[5, 7], [8, 15]])
+    assert calls == ["explained"]
+
+
+@pytest.mark.parametrize("op", sorted(OPERATORS))
+def test_explaining_at_once_gives_what_explaining_later_gives(op):
+    x = np.random.default_rng(6).normal(size=(2, 8, 8))
+    x[0, :2, :2] = 1.5  # a tied window
+    later, now = pool2d(x, op, kernel_size=2), pool2d(x, op, kernel_size=2, explain=True)
+    assert_array_equal(now.output, later.output)
+    for name in ("weights", "indices"):
+        if getattr(later, name) is None:
+            assert getattr(now, name) is None
+        else:
+            assert_array_equal(getattr(now, name), getattr(later, name))
+    assert now.component((0,)) == later.component((0,))
+    cells_now, cells_later = now.window_cells((1,)), later.window_cells((1,))
+    assert (cells_now is None) == (cells_later is None)
+    if cells_later is not None:
+        assert_array_equal(cells_now, cells_later)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("window", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                    dict(kernel_size=3, stride=1, padding=1)])
+def test_explaining_a_photo_sized_input_at_once_gives_pytorch_s_values_and_indices(window, dtype):
+    # Large enough for the strided path of max with indices; integers give many ties.
+    x = np.random.default_rng(7).integers(0, 4, size=(3, 200, 200)).astype(dtype)
+    values, indices = F.max_pool2d(torch.from_numpy(x), **window, return_indices=True)
+    result = pool2d(x, "max", **window, dtype=dtype, explain=True)
+    assert_array_equal(result.output, values.numpy())
+    assert_array_equal(result.indices, indices.numpy())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -85,9 +85,10 @@ def symmetric_range(*arrays) -> tuple[float, float]:
 
 
 def pool(x: np.ndarray, settings):
-    """``pool2d`` with the user's settings: ``(result, None)``, or ``(None, message)`` when they do not fit."""
+    """``pool2d`` with the user's settings: ``(result, None)``, or ``(None, message)`` when they do not fit.
+    The pages that call it show windows, so the explanation is computed with the output."""
     try:
-        return pool2d(x, settings.op, **settings.pool_kwargs()), None
+        return pool2d(x, settings.op, **settings.pool_kwargs(), explain=True), None
     except PoolingError as error:
         return None, library_text(error)
 

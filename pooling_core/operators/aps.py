@@ -103,8 +103,8 @@ def aps_forward(x, geometry, norm_p=2.0, return_explanation=False):
     return output, Explanation(indices=_sample(position, component, strides), component=component, cells=cells)
 
 
-def aps_explain(x, geometry, **params):
-    return aps_forward(x, geometry, return_explanation=True, **params)[1]
+def aps_explained(x, geometry, **params):
+    return aps_forward(x, geometry, return_explanation=True, **params)
 
 
 def aps_arithmetic(values, weights, output, norm_p=2.0, component=None):
@@ -121,7 +121,7 @@ register(Operator(
             r" \big\| m_{n,:,\, a::s,\, b::s} \big\|_p,\quad m_{uv} = \max_{0 \le d,e < k} a_{(u+d) \bmod H,\,"
             r" (v+e) \bmod W}",
     citation="A. Chaman, I. Dokmanić, Truly shift-invariant convolutional neural networks, CVPR 2021.",
-    forward=aps_forward, explain=aps_explain, arithmetic=aps_arithmetic, windows=aps_windows,
+    forward=aps_forward, explained=aps_explained, arithmetic=aps_arithmetic, windows=aps_windows,
     controls=("kernel_size", "stride"), has_weights=True, reduction="max", circular=True,
     params=(
         Param("norm_p", "float", 2.0, "The p of the Lp norm that picks the component (2 in the paper; ∞: the "

@@ -24,8 +24,9 @@ def max_forward(x, geometry, return_indices=False, **_):
     return max_pool(x, geometry, return_indices)
 
 
-def max_explain(x, geometry, **_):
-    return Explanation(indices=max_forward(x, geometry, return_indices=True)[1])
+def max_explained(x, geometry, **_):
+    output, indices = max_forward(x, geometry, return_indices=True)
+    return output, Explanation(indices=indices)
 
 
 def avg_forward(x, geometry, count_include_pad=True, divisor_override=None, **_):
@@ -85,7 +86,7 @@ register(Operator(
     id="max", name="Max pooling",
     summary="Each output is the largest value in its window; ties go to the first in reading order.",
     formula=MAX_FORMULA, citation=CITATION_CLASSIC,
-    forward=max_forward, explain=max_explain, arithmetic=max_arithmetic, has_weights=True, reduction="max",
+    forward=max_forward, explained=max_explained, arithmetic=max_arithmetic, has_weights=True, reduction="max",
     torch_call=max_call,
 ))
 register(Operator(
@@ -104,7 +105,7 @@ register(Operator(
     id="global_max", name="Global max pooling",
     summary="One output per channel: the largest value of the whole map.",
     formula=r"y = \max_{u,v} a_{uv}", citation=CITATION_GLOBAL,
-    forward=max_forward, explain=max_explain, arithmetic=max_arithmetic, windows="global",
+    forward=max_forward, explained=max_explained, arithmetic=max_arithmetic, windows="global",
     has_weights=True, reduction="max", torch_call=adaptive_call("max", False),
 ))
 register(Operator(
@@ -118,8 +119,8 @@ register(Operator(
     id="adaptive_max", name="Adaptive max pooling",
     summary="Windows sized to give a fixed output size; they may overlap and differ in size.",
     formula=MAX_FORMULA + r",\quad R_i = [\lfloor iH/o \rfloor, \lceil (i+1)H/o \rceil)",
-    citation=CITATION_ADAPTIVE, forward=max_forward, explain=max_explain, arithmetic=max_arithmetic, windows="adaptive",
-    has_weights=True, reduction="max", params=(OUTPUT_SIZE,), torch_call=adaptive_call("max", True),
+    citation=CITATION_ADAPTIVE, forward=max_forward, explained=max_explained, arithmetic=max_arithmetic,
+    windows="adaptive", has_weights=True, reduction="max", params=(OUTPUT_SIZE,), torch_call=adaptive_call("max", True),
 ))
 register(Operator(
     id="adaptive_avg", name="Adaptive average pooling",

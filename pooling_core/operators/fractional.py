@@ -147,8 +147,9 @@ def fractional_forward(x, geometry, return_indices=False, samples=None, **_):
     return output, flat.flatten(-2)[out_rows[:, None], out_cols[None, :], position]
 
 
-def fractional_explain(x, geometry, **params):
-    return Explanation(indices=fractional_forward(x, geometry, return_indices=True, **params)[1])
+def fractional_explained(x, geometry, **params):
+    output, indices = fractional_forward(x, geometry, return_indices=True, **params)
+    return output, Explanation(indices=indices)
 
 
 def fractional_notice(x, variant="torch", samples=None, seed=0, overlapping=False, **_):
@@ -173,7 +174,7 @@ register(Operator(
             r" & \text{torch} \\ [a_{i-1}, a_i - 1] \times [b_{j-1}, b_j - 1] & \text{Graham, disjoint} \\"
             r" [a_{i-1}, a_i] \times [b_{j-1}, b_j] & \text{Graham, overlapping} \end{cases}",
     citation="B. Graham, Fractional max-pooling, arXiv:1412.6071, 2014.",
-    forward=fractional_forward, explain=fractional_explain, arithmetic=max_arithmetic, notice=fractional_notice,
+    forward=fractional_forward, explained=fractional_explained, arithmetic=max_arithmetic, notice=fractional_notice,
     windows=fractional_windows, controls=("kernel_size",), has_weights=True, reduction="max", random=True,
     params=(
         Param("output_size", "size", None, "Output height and width: one number, or (h, w) in the library.", low=1,

@@ -6,7 +6,7 @@ padding acts as ``+inf``, never chosen.
 """
 
 from pooling_core.numbers import fmt
-from pooling_core.operators.classic import CITATION_CLASSIC, max_call, max_explain, max_forward
+from pooling_core.operators.classic import CITATION_CLASSIC, max_call, max_explained, max_forward
 from pooling_core.registry import Operator, register
 
 
@@ -14,8 +14,9 @@ def min_forward(x, geometry, **_):
     return -max_forward(-x, geometry)
 
 
-def min_explain(x, geometry, **_):
-    return max_explain(-x, geometry)
+def min_explained(x, geometry, **_):
+    output, explanation = max_explained(-x, geometry)
+    return -output, explanation
 
 
 def min_call(window, params):
@@ -31,6 +32,6 @@ register(Operator(
     summary="Each output is the smallest value in its window; ties go to the first in reading order.",
     formula=r"y_{ij} = \min_{(u,v) \in R_{ij}} a_{uv} = -\max_{(u,v) \in R_{ij}} (-a_{uv})",
     citation=CITATION_CLASSIC,
-    forward=min_forward, explain=min_explain, arithmetic=min_arithmetic, reduction="min", has_weights=True,
+    forward=min_forward, explained=min_explained, arithmetic=min_arithmetic, reduction="min", has_weights=True,
     torch_call=min_call,
 ))
