@@ -132,11 +132,14 @@ def regular_geometry(in_size, kernel_size, stride=None, padding=0, dilation=1,
             raise PoolingError("geometry.dilated_kernel_too_large", kernel=k, dilation=d, span=span,
                                padded=length + 2 * p)
         index = np.arange(out)[:, None] * s - p + np.arange(k)[None, :] * d
-        reads_input = ((index >= 0) & (index < length)).any(axis=1)
-        if not reads_input.all():
-            # PyTorch would return -inf with an index outside the window, and route gradient there.
-            raise PoolingError("geometry.window_reads_only_padding", dilation=d, padding=p,
-                               window=int(np.argmin(reads_input)), length=length)
+        # Without dilation every window holds an input cell: it starts before the input's end and,
+        # padding being at most half the kernel, ends after its start.
+        if d > 1:
+            reads_input = ((index >= 0) & (index < length)).any(axis=1)
+            if not reads_input.all():
+                # PyTorch would return -inf with an index outside the window, and route gradient there.
+                raise PoolingError("geometry.window_reads_only_padding", dilation=d, padding=p,
+                                   window=int(np.argmin(reads_input)), length=length)
         axes.append((index, index < length + p))
     (rows, row_present), (cols, col_present) = axes
     sliding = dict(kernel_size=kernel, stride=strides, padding=pads, dilation=dilations, ceil_mode=bool(ceil_mode))

@@ -42,7 +42,7 @@ def _pooled_lp(x, geometry, p, mean):
     else:
         total = pooled_sum(x**p if p % 2 == 0 else x.abs() ** p, geometry, mean)
     # One pass for both bounds; the per-window checks run only when a bound is out of range.
-    low, high = torch.aminmax(total.detach())
+    low, high = (float(bound) for bound in torch.aminmax(total.detach()))
     if not math.isfinite(high):
         return None
     floor = smallest_exact(x.dtype)
@@ -50,7 +50,7 @@ def _pooled_lp(x, geometry, p, mean):
         suspicious = total < floor
         if (F.max_pool2d(x.abs(), **geometry.sliding)[suspicious] > 0).any():
             return None
-    return _root(total, p, positive=bool(low > 0))
+    return _root(total, p, positive=low > 0)
 
 
 def _root(total, p, positive=False):
