@@ -78,7 +78,7 @@ if kind == "shift":
     with columns[3]:  # drawn in both modes, so that a value an experiment sets reaches the URL at once
         field = FIELDS["shift_fill"]
         fill = st.number_input(t("shift.fill"), field.low, field.high, field.default, key="shift_fill",
-                               disabled=mode != "fill", **BOUND)
+                               format="%g", disabled=mode != "fill", **BOUND)
     moved = shift(x, dy, dx, mode, fill)
     st.caption(t("shift.compare_shift"))
 else:

@@ -30,6 +30,7 @@ class Param:
     moves its operator between average and max pooling. ``choices`` lists the options of a choice;
     ``optional`` allows ``None``; ``accepts_array`` lets callers of the library pass an array instead
     (the UI offers the choices); ``in_app=False`` marks a parameter only the library offers.
+    ``label`` names it for a reader, as a widget's label (the app's catalogs translate it).
     """
 
     name: str
@@ -46,6 +47,7 @@ class Param:
     optional: bool = False
     accepts_array: bool = False
     in_app: bool = True
+    label: str = ""
 
     @property
     def ui_range(self) -> tuple[float | None, float | None]:

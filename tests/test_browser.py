@@ -114,6 +114,18 @@ def test_weights_page_softpool_temperature_morphs_towards_max(page, app_url):
     screenshot(page, "weights_softpool_cold")
 
 
+def test_a_small_parameter_shows_its_own_value_and_takes_a_typed_one(page, app_url):
+    page.goto(f"{app_url}/weights?op=dpp")
+    wait_idle(page)
+    epsilon = page.get_by_test_id("stSidebar").get_by_label("ε", exact=True)
+    expect(epsilon).to_have_value("0.001")  # not 0.00
+    epsilon.fill("0.0005")
+    epsilon.press("Enter")
+    wait_idle(page)
+    expect(epsilon).to_have_value("0.0005")
+    assert "dpp.eps=0.0005" in page.url
+
+
 def test_pyramid_page_draws_levels_and_vector(page, app_url):
     page.goto(f"{app_url}/pyramid")
     wait_idle(page)

@@ -22,7 +22,7 @@ def registry_texts() -> dict[str, str]:
         texts[f"op.{op.id}.name"], texts[f"op.{op.id}.summary"] = op.name, op.summary
         for p in op.params:
             if p.in_app:
-                texts[f"op.{op.id}.{p.name}.label"], texts[f"op.{op.id}.{p.name}.help"] = p.name, p.help
+                texts[f"op.{op.id}.{p.name}.label"], texts[f"op.{op.id}.{p.name}.help"] = p.label, p.help
                 texts.update({f"op.{op.id}.{p.name}.{choice}": str(choice) for choice in p.choices})
     for preset in PRESETS.values():
         texts[f"preset.{preset.id}.name"], texts[f"preset.{preset.id}.note"] = preset.name, preset.note
@@ -134,6 +134,12 @@ def test_every_page_in_english_shows_no_chinese(page):
     assert not at.exception
     own_names = {"语言 / Language", "中文"}  # the language switch names each language in its own
     assert [text for text in page_texts(at) if CJK.search(text) and text not in own_names] == []
+
+
+@pytest.mark.parametrize("lang, label", [("en", "Temperature T"), ("zh", "温度 T")])
+def test_an_operator_parameter_is_labelled_in_words_in_each_language(lang, label):
+    at = run_app(query={"lang": lang, "op": "softpool"})
+    assert at.sidebar.number_input(key="softpool.temperature").label == label
 
 
 def test_an_unknown_language_falls_back_to_the_browser_s_without_a_notice():

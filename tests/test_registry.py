@@ -23,6 +23,14 @@ def test_every_widget_range_lies_inside_the_domain():
                     assert p.contains(end), (op.id, p.name, end)
 
 
+def test_every_parameter_the_app_shows_has_a_label_of_words():
+    labelled = [(op.id, p.name, p.label) for op in OPERATORS.values() for p in op.params if p.in_app]
+    assert len(labelled) == 29
+    for op_id, name, label in labelled:
+        # Words a reader knows (the widget's label), not the library's identifier alone.
+        assert label and label != name and "_" not in label.split(" (")[0], (op_id, name, label)
+
+
 @pytest.mark.parametrize("temperature", [1e-4, 1e-12])
 def test_softpool_far_below_the_widget_range_is_max_pooling(temperature):
     result = pool2d(X, "softpool", kernel_size=3, stride=2, padding=1, temperature=temperature)

@@ -237,9 +237,11 @@ def _param_widget(op, p):
             return math.inf
     cast = float if field.kind == "float" else int
     low, high = p.ui_range
+    # %g: Streamlit's default %0.2f showed DPP's ε = 0.001 as 0.00.
     number = st.number_input(label, None if low is None else cast(low),
                              None if high is None or math.isinf(high) else cast(high), cast(field.default),
-                             key=key, help=help_text, disabled=fixed, **BOUND)
+                             format="%g" if cast is float else None, key=key, help=help_text, disabled=fixed,
+                             **BOUND)
     return cast(number)
 
 

@@ -125,6 +125,7 @@ register(Operator(
     controls=("kernel_size", "stride"), has_weights=True, reduction="max", circular=True,
     params=(
         Param("norm_p", "float", 2.0, "The p of the Lp norm that picks the component (2 in the paper; ∞: the "
-              "largest |value|).", low=0.0, low_open=True, high=float("inf"), ui=(1.0, 8.0)),
+              "largest |value|).", low=0.0, low_open=True, high=float("inf"), ui=(1.0, 8.0),
+              label="Power p of the norm"),
     ),
 ))

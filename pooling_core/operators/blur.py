@@ -26,7 +26,7 @@ from pooling_core.registry import Operator, Param, register
 
 CITATION = "R. Zhang, Making convolutional networks shift-invariant again, ICML 2019."
 FILT_SIZE = Param("filt_size", "int", 3, "Binomial filter size: 2 [1,1], 3 [1,2,1], 4 [1,3,3,1], 5 [1,4,6,4,1].",
-                  low=2, high=5)
+                  low=2, high=5, label="Filter size")
 
 
 @dataclass(frozen=True, eq=False)

@@ -80,7 +80,7 @@ def adaptive_call(function: str, size_param: bool):
 MAX_FORMULA = r"y_{ij} = \max_{(u,v) \in R_{ij}} a_{uv}"
 AVG_FORMULA = r"y_{ij} = \frac{1}{D_{ij}} \sum_{(u,v) \in R_{ij}} a_{uv}"
 OUTPUT_SIZE = Param("output_size", "size", 2, "Output height and width: one number, or (h, w) in the library.", low=1,
-                    ui=(1, 64))
+                    ui=(1, 64), label="Output size")
 
 register(Operator(
     id="max", name="Max pooling",
@@ -96,9 +96,10 @@ register(Operator(
     forward=avg_forward, explain=avg_explain, arithmetic=avg_arithmetic, has_weights=True, supports_dilation=False,
     torch_call=avg_call,
     params=(
-        Param("count_include_pad", "bool", True, "Count zero padding in the divisor."),
+        Param("count_include_pad", "bool", True, "Count zero padding in the divisor.",
+              label="Count padding in the divisor (count_include_pad)"),
         Param("divisor_override", "int", None, "Divide by this number instead.", low=1, ui=(1, 4096),
-              optional=True),
+              optional=True, label="Fixed divisor (divisor_override)"),
     ),
 ))
 register(Operator(

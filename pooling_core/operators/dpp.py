@@ -51,13 +51,13 @@ register(Operator(
     forward=forward, explain=explain, has_weights=True,
     params=(
         Param("alpha", "float", 1.0, "Base weight α every cell gets; large α pulls the result to the mean.",
-              low=0.0, ui=(0.0, 10.0), morph=True),
+              low=0.0, ui=(0.0, 10.0), morph=True, label="Base weight α"),
         Param("lam", "float", 1.0, "Detail exponent λ: 0 gives the mean; large λ the most deviating cell if it "
                                    "deviates by more than 1 (or α = 0), else the mean.", low=0.0, ui=(0.0, 50.0),
-              morph=True),
+              morph=True, label="Detail exponent λ"),
         Param("variant", "choice", "sym", "sym rewards cells above and below the window mean; asym only above.",
-              choices=("sym", "asym")),
+              choices=("sym", "asym"), label="Variant"),
         Param("eps", "float", 1e-3, "ε keeps ρ smooth where a cell equals the mean.", low=0.0, low_open=True,
-              ui=(1e-6, 1.0)),
+              ui=(1e-6, 1.0), label="ε"),
     ),
 ))

@@ -178,16 +178,17 @@ register(Operator(
     windows=fractional_windows, controls=("kernel_size",), has_weights=True, reduction="max", random=True,
     params=(
         Param("output_size", "size", None, "Output height and width: one number, or (h, w) in the library.", low=1,
-              ui=(1, 1024), optional=True),
+              ui=(1, 1024), optional=True, label="Output size"),
         Param("output_ratio", "float", None, "Output size as a fraction of the input (0.5 if no size is set).",
-              low=0.0, high=1.0, low_open=True, ui=(0.05, 0.95), optional=True),
+              low=0.0, high=1.0, low_open=True, ui=(0.05, 0.95), optional=True, label="Output ratio"),
         Param("samples", "float", None, "Offsets u in [0, 1): shape (2,) or (N, C, 2) with equal rows; "
               "[..., 0] for the width, [..., 1] for the height.", optional=True, accepts_array=True,
               in_app=False),
         Param("seed", "int", 0, "Seed that draws u (or Graham's random steps) when no samples are given.",
-              low=0, high=2**64 - 1, ui=(0, 2**31 - 1)),
+              low=0, high=2**64 - 1, ui=(0, 2**31 - 1), label="Random seed"),
         Param("variant", "choice", "torch", "Window sequence: PyTorch's, or Graham's random or pseudo-random one.",
-              choices=VARIANTS),
-        Param("overlapping", "bool", False, "Graham variants: regions share their border cell."),
+              choices=VARIANTS, label="Variant"),
+        Param("overlapping", "bool", False, "Graham variants: regions share their border cell.",
+              label="Overlapping regions"),
     ),
 ))

@@ -88,12 +88,13 @@ register(Operator(
     forward=mixed_forward, explain=mixed_explain, arithmetic=mixed_arithmetic, has_weights=True, random=True,
     expectation={"mode": "eval"}, gradient_note=mixed_gradient_note, params=(
         Param("lam", "float", 0.5, "λ: the max's share in eval mode, its probability in train mode.",
-              low=0.0, high=1.0),
-        Param("mode", "choice", "eval", "train draws λ ∈ {0, 1}; eval uses λ itself.", choices=("eval", "train")),
+              low=0.0, high=1.0, label="λ"),
+        Param("mode", "choice", "eval", "train draws λ ∈ {0, 1}; eval uses λ itself.", choices=("eval", "train"),
+              label="Mode"),
         Param("per", "choice", "region", "In train mode, draw λ once per output cell (region) or per feature map.",
-              choices=("region", "map")),
+              choices=("region", "map"), label="Drawn per"),
         Param("seed", "int", 0, "Seed of the draw in train mode: the same seed gives the same choices.",
-              low=0, high=2**64 - 1, ui=(0, 2**31 - 1)),
+              low=0, high=2**64 - 1, ui=(0, 2**31 - 1), label="Random seed"),
     ),
 ))
 
@@ -163,6 +164,6 @@ register(Operator(
     params=(
         Param("combine", "choice", "sum", "sum: max + mean (weights add up to 2); mean: (max + mean) / 2, "
                                           "which is timm's adaptive_avgmax_pool2d (weights add up to 1).",
-              choices=("sum", "mean")),
+              choices=("sum", "mean"), label="Combination"),
     ),
 ))

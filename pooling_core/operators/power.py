@@ -86,7 +86,9 @@ register(Operator(
              "A theoretical analysis of feature pooling in visual recognition, ICML 2010.",
     forward=lp_forward, arithmetic=lp_arithmetic,
     params=(
-        Param("p", "float", 2.0, "The power p (1 or more; inf gives max |a|).", low=1.0, high=math.inf),
-        Param("mean", "bool", False, "Average the powers over the window's real cells instead of summing."),
+        Param("p", "float", 2.0, "The power p (1 or more; inf gives max |a|).", low=1.0, high=math.inf,
+              label="Power p"),
+        Param("mean", "bool", False, "Average the powers over the window's real cells instead of summing.",
+              label="Average instead of sum"),
     ),
 ))

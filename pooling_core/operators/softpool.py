@@ -57,5 +57,5 @@ register(Operator(
     citation="A. Stergiou, R. Poppe, G. Kalliatakis, Refining activation downsampling with SoftPool, ICCV 2021.",
     forward=forward, explain=explain, has_weights=True, gradient_note=gradient_note, gradient_table=gradient_table,
     params=(Param("temperature", "float", 1.0, "Softmax temperature T: high T gives the mean, low T the max.", low=0.0,
-                  low_open=True, ui=(1e-3, 1e3), log_scale=True, morph=True),),
+                  low_open=True, ui=(1e-3, 1e3), log_scale=True, morph=True, label="Temperature T"),),
 ))

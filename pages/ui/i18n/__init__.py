@@ -80,7 +80,7 @@ def operator_summary(op) -> str:
 
 
 def param_label(op, p) -> str:
-    return t(f"op.{op.id}.{p.name}.label", p.name)
+    return t(f"op.{op.id}.{p.name}.label", p.label)
 
 
 def param_help(op, p) -> str:
