@@ -86,7 +86,8 @@ class WindowGeometry:
     def window(self, i: int, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Output cell ``(i, j)``'s window: rows (kh,), columns (kw,), and (kh, kw) masks of the
         real input cells and of the present cells (input or padding)."""
-        real = self.real_mask()[i, j]
+        row_real, col_real = self._axis_masks()  # not real_mask(): every window's, 8 ms on a photo
+        real = row_real[i][:, None] & col_real[j][None, :]
         present = self.row_present[i][:, None] & self.col_present[j][None, :]
         return self.rows[i], self.cols[j], real, present
 

@@ -28,6 +28,12 @@ def test_sliding_geometry_positions(case):
     real = g.real_mask()
     assert real.shape == (*g.out_size, *kw["kernel_size"])
     assert not (real & ~g.present_mask()).any()
+    for i, j in {(0, 0), (g.out_size[0] - 1, g.out_size[1] - 1), (g.out_size[0] // 2, 0)}:
+        rows, cols, window_real, window_present = g.window(i, j)
+        assert_array_equal(rows, g.rows[i])
+        assert_array_equal(cols, g.cols[j])
+        assert_array_equal(window_real, real[i, j])
+        assert_array_equal(window_present, g.present_mask()[i, j])
 
 
 def test_output_size_exhaustive_against_torch():

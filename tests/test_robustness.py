@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from numpy.testing import assert_array_equal
 from PIL import Image
 
 from pages.ui import controls
@@ -104,6 +105,19 @@ ACCEPTED = {
 
 def upload(at, name: str, data: bytes):
     return at.file_uploader(key="upload").set_value((name, data, "application/octet-stream")).run()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_page_changes_the_uploaded_image_it_reads(page):
+    # The decoded upload is kept for the session and pooled without a copy, on every rerun.
+    pixels = np.random.default_rng(3).integers(0, 256, (200, 200, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    at = upload(run_app(page, source="upload", color_mode="rgb"), "photo.png", buffer.getvalue())
+    assert not at.exception
+    decoded = at.session_state[controls.UPLOAD_CACHE_KEY][1].pixels
+    assert decoded.shape == (3, 200, 200)
+    assert_array_equal(decoded, load_image(buffer.getvalue(), mode="RGB").pixels)
 
 
 @pytest.fixture
