@@ -143,7 +143,8 @@ class Operator:
     torch, so autograd gives its gradient. ``explain`` (same arguments) returns an
     :class:`Explanation` built from the same computation; it runs only when asked for. An
     operator whose output and explanation cost less together than apart (max pooling's values
-    and indices in one pass) gives ``explained`` instead: ``(output, Explanation)`` in one call.
+    and indices in one pass, a weighted sum's weights) gives ``explained``: ``(output,
+    Explanation)`` in one call, which also stands in for a missing ``explain``.
     ``windows`` says how the geometry is made: ``"sliding"`` (kernel, stride, padding, dilation,
     ceil_mode), ``"global"`` (one window over the whole map), ``"adaptive"`` (``output_size``), or a
     function ``(in_size, params, kernel_size, stride, padding, dilation, ceil_mode) -> WindowGeometry``
@@ -190,9 +191,9 @@ class Operator:
 
     def explanation(self, x, geometry, **params) -> Explanation:
         """The :class:`Explanation` of one call (an empty one for an operator without)."""
-        if self.explained is not None:
-            return self.explained(x, geometry, **params)[1]
-        return Explanation() if self.explain is None else self.explain(x, geometry, **params)
+        if self.explain is not None:
+            return self.explain(x, geometry, **params)
+        return Explanation() if self.explained is None else self.explained(x, geometry, **params)[1]
 
     def output_and_explanation(self, x, geometry, **params) -> tuple:
         """``(output, explanation)`` of one call, in one computation where the operator has ``explained``."""

@@ -27,6 +27,9 @@ def test_sliding_geometry_positions(case):
         assert_array_equal(present, expected < length + p)  # ceil-mode overhang is absent, not padding
     real = g.real_mask()
     assert real.shape == (*g.out_size, *kw["kernel_size"])
+    rows_real = g.row_present & (g.rows >= 0) & (g.rows < x.shape[-2])
+    cols_real = g.col_present & (g.cols >= 0) & (g.cols < x.shape[-1])
+    assert_array_equal(real, rows_real[:, None, :, None] & cols_real[None, :, None, :])
     assert not (real & ~g.present_mask()).any()
     for i, j in {(0, 0), (g.out_size[0] - 1, g.out_size[1] - 1), (g.out_size[0] // 2, 0)}:
         rows, cols, window_real, window_present = g.window(i, j)

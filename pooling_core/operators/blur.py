@@ -101,7 +101,7 @@ def blur_weights(windows, real, geometry, filt_size=3):
     return torch.as_tensor(binomial_filter(filt_size), dtype=windows.dtype).expand(windows.shape)
 
 
-blur_forward, blur_explain = weighted(blur_weights)
+blur = weighted(blur_weights)
 
 
 def blur_max_windows(in_size, params, kernel_size, stride, padding, dilation, ceil_mode) -> MaxBlurGeometry:
@@ -124,7 +124,7 @@ def blur_max_windows(in_size, params, kernel_size, stride, padding, dilation, ce
 
 
 def blur_max_forward(x, geometry, filt_size=3):
-    return blur_forward(max_forward(x, geometry.max_stage), geometry.blur_stage, filt_size=filt_size)
+    return blur.forward(max_forward(x, geometry.max_stage), geometry.blur_stage, filt_size=filt_size)
 
 
 def blur_max_arithmetic(values, weights, output, filt_size=3):
@@ -142,7 +142,7 @@ register(Operator(
     summary="A binomial low-pass filter, then keep every s-th value: downsampling that aliases less. "
             "Cells past the border read their mirror image inside the input (reflect padding).",
     formula=BLUR_FORMULA, citation=CITATION,
-    forward=blur_forward, explain=blur_explain, params=(FILT_SIZE,),
+    forward=blur.forward, explain=blur.explain, explained=blur.explained, params=(FILT_SIZE,),
     windows=blur_windows, controls=("stride",), has_weights=True,
 ))
 register(Operator(

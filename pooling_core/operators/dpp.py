@@ -38,7 +38,7 @@ def dpp_weights(windows, real, geometry, alpha=1.0, lam=1.0, variant="sym", eps=
     return masked_softmax(torch.logaddexp(log_alpha, log_rho), real)
 
 
-forward, explain = weighted(dpp_weights)
+dpp = weighted(dpp_weights)
 
 register(Operator(
     id="dpp", name="Detail-preserving pooling (DPP)",
@@ -48,7 +48,7 @@ register(Operator(
             r"\rho_{\mathrm{sym}}(t) = (t^2 + \varepsilon^2)^{\lambda/2},\quad "
             r"\rho_{\mathrm{asym}}(t) = (\max(t,0)^2 + \varepsilon^2)^{\lambda/2}",
     citation="F. Saeedan, N. Weber, M. Goesele, S. Roth, Detail-preserving pooling in deep networks, CVPR 2018.",
-    forward=forward, explain=explain, has_weights=True,
+    forward=dpp.forward, explain=dpp.explain, explained=dpp.explained, has_weights=True,
     params=(
         Param("alpha", "float", 1.0, "Base weight α every cell gets; large α pulls the result to the mean.",
               low=0.0, ui=(0.0, 10.0), morph=True, label="Base weight α"),

@@ -40,7 +40,7 @@ def lip_weights(windows, real, geometry, logit="input", beta=1.0):
     return masked_softmax(beta * logits, real)
 
 
-forward, explain = weighted(lip_weights)
+lip = weighted(lip_weights)
 
 register(Operator(
     id="lip", name="LIP (local importance pooling)",
@@ -49,7 +49,7 @@ register(Operator(
     formula=r"y = \sum_{i \in R} w_i a_i,\quad w_i = \frac{e^{\beta \ell_i}}{\sum_{j \in R} e^{\beta \ell_j}},"
             r"\quad \ell = a \text{ or } 0",
     citation="Z. Gao, L. Wang, G. Wu, LIP: Local importance-based pooling, ICCV 2019.",
-    forward=forward, explain=explain, has_weights=True,
+    forward=lip.forward, explain=lip.explain, explained=lip.explained, has_weights=True,
     params=(
         Param("logit", "choice", "input",
               "The importance logit ℓ of each cell: the input value, zero (every cell counts the same), "

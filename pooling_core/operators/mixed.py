@@ -74,7 +74,7 @@ def mixed_gradient_note(mode="eval", **_):
     return None
 
 
-mixed_forward, mixed_explain = weighted(mixed_weights)
+mixed = weighted(mixed_weights)
 
 register(Operator(
     id="mixed", name="Mixed pooling",
@@ -85,7 +85,8 @@ register(Operator(
             r"\text{ in evaluation}",
     citation="D. Yu, H. Wang, P. Chen, Z. Wei, Mixed pooling for convolutional neural networks, "
              "RSKT 2014 (LNCS 8818).",
-    forward=mixed_forward, explain=mixed_explain, arithmetic=mixed_arithmetic, has_weights=True, random=True,
+    forward=mixed.forward, explain=mixed.explain, explained=mixed.explained,
+    arithmetic=mixed_arithmetic, has_weights=True, random=True,
     expectation={"mode": "eval"}, gradient_note=mixed_gradient_note, params=(
         Param("lam", "float", 0.5, "λ: the max's share in eval mode, its probability in train mode.",
               low=0.0, high=1.0, label="λ"),
@@ -118,7 +119,7 @@ def gated_arithmetic(values, weights, output, **_):
     return f"g = σ(Σ ω·a) = {fmt(share)}: " + mix_text(share, values, output)
 
 
-gated_forward, gated_explain = weighted(gated_weights)
+gated = weighted(gated_weights)
 
 register(Operator(
     id="gated", name="Gated max-average pooling",
@@ -128,7 +129,8 @@ register(Operator(
             r"g = \sigma\Big(\sum_{i \in R} \omega_i a_i\Big)",
     citation="C.-Y. Lee, P. W. Gallagher, Z. Tu, Generalizing pooling functions in convolutional neural "
              "networks: mixed, gated, and tree, AISTATS 2016.",
-    forward=gated_forward, explain=gated_explain, arithmetic=gated_arithmetic, has_weights=True,
+    forward=gated.forward, explain=gated.explain, explained=gated.explained,
+    arithmetic=gated_arithmetic, has_weights=True,
     params=(
         Param("gate", "float", None, "Gate weights ω: by default 1/(kh·kw) in every cell, so g = σ(window mean); "
                                      "a number puts that ω in every cell, a kh x kw array sets each cell's.",
@@ -151,7 +153,7 @@ def avgmax_arithmetic(values, weights, output, combine="sum"):
     return f"{total} = {fmt(output)}" if combine == "sum" else f"({total}) / 2 = {fmt(output)}"
 
 
-avgmax_forward, avgmax_explain = weighted(avgmax_weights)
+avgmax = weighted(avgmax_weights)
 
 register(Operator(
     id="avgmax", name="Average + max pooling",
@@ -160,7 +162,8 @@ register(Operator(
     formula=r"y = \max_{i \in R} a_i + \frac{1}{|R|} \sum_{i \in R} a_i \quad\text{or half of it}",
     citation="R. Wightman, PyTorch Image Models (timm), adaptive_avgmax_pool2d / select_adaptive_pool2d, 2019, "
              "https://github.com/huggingface/pytorch-image-models.",
-    forward=avgmax_forward, explain=avgmax_explain, arithmetic=avgmax_arithmetic, has_weights=True,
+    forward=avgmax.forward, explain=avgmax.explain, explained=avgmax.explained,
+    arithmetic=avgmax_arithmetic, has_weights=True,
     params=(
         Param("combine", "choice", "sum", "sum: max + mean (weights add up to 2); mean: (max + mean) / 2, "
                                           "which is timm's adaptive_avgmax_pool2d (weights add up to 1).",

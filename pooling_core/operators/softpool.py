@@ -26,7 +26,7 @@ def softpool_weights(windows, real, geometry, temperature=1.0):
     return masked_softmax(windows / temperature, real)
 
 
-windowed_forward, explain = weighted(softpool_weights)
+windowed = weighted(softpool_weights)
 
 
 def gradient_note(temperature=1.0):
@@ -48,14 +48,15 @@ def forward(x, geometry, temperature=1.0):
         denominator = pooled_sum(exponentials, geometry)
         if denominator.min() >= smallest_exact(x.dtype):  # False for NaN too
             return pooled_sum(x * exponentials, geometry) / denominator
-    return windowed_forward(x, geometry, temperature=temperature)
+    return windowed.forward(x, geometry, temperature=temperature)
 
 register(Operator(
     id="softpool", name="SoftPool",
     summary="A softmax-weighted average: large values weigh exponentially more. T→0 gives max, T→∞ the mean.",
     formula=r"y = \sum_{i \in R} w_i a_i,\quad w_i = \frac{e^{a_i/T}}{\sum_{j \in R} e^{a_j/T}}",
     citation="A. Stergiou, R. Poppe, G. Kalliatakis, Refining activation downsampling with SoftPool, ICCV 2021.",
-    forward=forward, explain=explain, has_weights=True, gradient_note=gradient_note, gradient_table=gradient_table,
+    forward=forward, explain=windowed.explain,
+    has_weights=True, gradient_note=gradient_note, gradient_table=gradient_table,
     params=(Param("temperature", "float", 1.0, "Softmax temperature T: high T gives the mean, low T the max.", low=0.0,
                   low_open=True, ui=(1e-3, 1e3), log_scale=True, morph=True, label="Temperature T"),),
 ))

@@ -102,7 +102,7 @@ def stochastic_gradient_note(mode="eval", **_):
     return None
 
 
-forward, explain = weighted(stochastic_weights)
+stochastic = weighted(stochastic_weights)
 
 register(Operator(
     id="stochastic", name="Stochastic pooling",
@@ -112,7 +112,8 @@ register(Operator(
             r"y_{\mathrm{eval}} = \sum_{i \in R} p_i a_i,\quad a = \mathrm{ReLU}(x)",
     citation="M. D. Zeiler, R. Fergus, Stochastic pooling for regularization of deep convolutional "
              "neural networks, ICLR 2013.",
-    forward=forward, explain=explain, arithmetic=stochastic_arithmetic, notice=stochastic_notice,
+    forward=stochastic.forward, explain=stochastic.explain, explained=stochastic.explained,
+    arithmetic=stochastic_arithmetic, notice=stochastic_notice,
     has_weights=True, random=True, expectation={"mode": "eval"}, gradient_note=stochastic_gradient_note,
     params=(
         Param("mode", "choice", "eval", "train draws one cell per window; eval outputs the expected value.",

@@ -50,7 +50,7 @@ def weighted_avg_weights(windows, real, geometry, kernel_weights="gaussian"):
     return (kernel * real).expand(windows.shape)
 
 
-forward, explain = weighted(weighted_avg_weights)
+weighted_avg = weighted(weighted_avg_weights)
 
 register(Operator(
     id="weighted_avg", name="Weighted average pooling",
@@ -60,7 +60,7 @@ register(Operator(
             r"K^{\mathrm{gauss}}_{uv} \propto e^{-(t_u^2 + t_v^2) / 2\sigma^2}",
     citation="R. Zhang, Making convolutional networks shift-invariant again, ICML 2019 "
              "(fixed low-pass kernels applied with a stride).",
-    forward=forward, explain=explain, has_weights=True,
+    forward=weighted_avg.forward, explain=weighted_avg.explain, explained=weighted_avg.explained, has_weights=True,
     params=(
         Param("kernel_weights", "choice", "gaussian",
               "The kernel: Gaussian (σ of the binomial filter of that size), uniform, or (library only) "

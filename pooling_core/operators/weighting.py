@@ -1,8 +1,10 @@
 """Operators whose output is a weighted sum of the window: ``y = sum_R w_i a_i``.
 
 Such an operator is defined by its weights alone; :func:`weighted` turns a weight function into
-``forward`` and ``explain``, so the output and the weights shown come from one computation.
+``forward``, ``explain`` and ``explained``, so the output and the weights shown come from one computation.
 """
+
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -20,11 +22,19 @@ def masked_softmax(logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     return torch.softmax(flat, dim=-1).reshape(logits.shape)
 
 
-def weighted(weights_fn):
+class Weighted(NamedTuple):
+    """An :class:`~pooling_core.registry.Operator`'s ``forward``, ``explain`` and ``explained``."""
+
+    forward: object
+    explain: object
+    explained: object
+
+
+def weighted(weights_fn) -> Weighted:
     """``weights_fn(windows, real, geometry, **params)`` -> (N, C, Ho, Wo, kh, kw) weights.
 
     ``windows`` holds the window values (0 on padding), ``real`` (Ho, Wo, kh, kw) marks input
-    cells. Returns ``(forward, explain)`` for an :class:`~pooling_core.registry.Operator`.
+    cells. ``explained`` gives the output and the weights from one computation of the weights.
     """
 
     def weights_of(x, geometry, **params):
@@ -39,7 +49,11 @@ def weighted(weights_fn):
     def explain(x, geometry, **params):
         return Explanation(weights=weights_of(x, geometry, **params)[1])
 
-    return forward, explain
+    def explained(x, geometry, **params):
+        windows, weights = weights_of(x, geometry, **params)
+        return (weights * windows).sum((-1, -2)), Explanation(weights=weights)
+
+    return Weighted(forward, explain, explained)
 
 
 def pooled_sums_apply(geometry) -> bool:
