@@ -65,10 +65,13 @@ def arithmetic(result: PoolResult, values: np.ndarray, weights: np.ndarray | Non
 
 def scatter_to_input(geometry, values: np.ndarray) -> np.ndarray:
     """Add per-window-cell ``values`` (Ho, Wo, kh, kw) onto the input cells they read: (H, W)."""
-    total = np.zeros(geometry.in_size, dtype=np.float64)
-    i, j, a, b = np.nonzero(geometry.real_mask())
-    np.add.at(total, (geometry.rows[i, a], geometry.cols[j, b]), values[i, j, a, b])
-    return total
+    height, width = geometry.in_size
+    rows, cols = geometry.rows.clip(0, height - 1), geometry.cols.clip(0, width - 1)
+    # In (Ho, kh, Wo, kw) order numpy's loops run over whole rows of windows, and bincount sums
+    # what np.add.at did in a tenth of the time; padding adds 0.
+    cells = (rows[:, :, None, None] * width + cols[None, None, :, :]).ravel()
+    shares = np.where(geometry.real_mask(), values, 0.0).transpose(0, 2, 1, 3).ravel()
+    return np.bincount(cells, weights=shares, minlength=height * width).reshape(height, width)
 
 
 def coverage(result: PoolResult, lead: tuple = ()) -> np.ndarray:

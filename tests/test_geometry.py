@@ -10,6 +10,7 @@ from hypothesis import given
 from numpy.testing import assert_array_equal
 
 from pooling_core import PoolingError, input_gradient, output_size, pool2d
+from pooling_core.explain import scatter_to_input
 from tests.strategies import FLOATS_100, every_window_reads_input, examples, no_dilation, sliding_cases, t
 
 
@@ -127,3 +128,17 @@ def test_window_of_only_padding_is_refused():
             pool2d(x, op, **kw)
     with pytest.raises(PoolingError, match="reads only padding"):
         input_gradient(x, "max", **kw)
+
+
+@examples(40)
+@given(sliding_cases(FLOATS_100))
+def test_scatter_to_input_adds_each_real_window_cell_onto_the_cell_it_reads(case):
+    x, kw = case
+    g = pool2d(x, "max", **kw).geometry
+    values = np.random.default_rng(0).normal(size=(*g.out_size, *g.window_shape))
+    expected = np.zeros(g.in_size)
+    for i, j, a, b in np.ndindex(values.shape):  # the oracle: one window cell at a time
+        row, col = g.rows[i, a], g.cols[j, b]
+        if g.row_present[i, a] and g.col_present[j, b] and 0 <= row < g.in_size[0] and 0 <= col < g.in_size[1]:
+            expected[row, col] += values[i, j, a, b]
+    np.testing.assert_allclose(scatter_to_input(g, values), expected, rtol=1e-12, atol=1e-12)
