@@ -30,7 +30,8 @@ class Param:
     moves its operator between average and max pooling. ``choices`` lists the options of a choice;
     ``optional`` allows ``None``; ``accepts_array`` lets callers of the library pass an array instead
     (the UI offers the choices); ``in_app=False`` marks a parameter only the library offers.
-    ``label`` names it for a reader, as a widget's label (the app's catalogs translate it).
+    ``label`` names it for a reader, as a widget's label, and ``choice_labels`` name its choices,
+    in order (the app's catalogs translate both).
     """
 
     name: str
@@ -48,6 +49,11 @@ class Param:
     accepts_array: bool = False
     in_app: bool = True
     label: str = ""
+    choice_labels: tuple = ()
+
+    def choice_label(self, choice) -> str:
+        """How ``choice`` reads in English: its label, or the choice itself."""
+        return dict(zip(self.choices, self.choice_labels)).get(choice, str(choice))
 
     @property
     def ui_range(self) -> tuple[float | None, float | None]:

@@ -23,7 +23,7 @@ def registry_texts() -> dict[str, str]:
         for p in op.params:
             if p.in_app:
                 texts[f"op.{op.id}.{p.name}.label"], texts[f"op.{op.id}.{p.name}.help"] = p.label, p.help
-                texts.update({f"op.{op.id}.{p.name}.{choice}": str(choice) for choice in p.choices})
+                texts.update({f"op.{op.id}.{p.name}.{choice}": p.choice_label(choice) for choice in p.choices})
     for preset in PRESETS.values():
         texts[f"preset.{preset.id}.name"], texts[f"preset.{preset.id}.note"] = preset.name, preset.note
     return texts
@@ -136,10 +136,15 @@ def test_every_page_in_english_shows_no_chinese(page):
     assert [text for text in page_texts(at) if CJK.search(text) and text not in own_names] == []
 
 
-@pytest.mark.parametrize("lang, label", [("en", "Temperature T"), ("zh", "温度 T")])
-def test_an_operator_parameter_is_labelled_in_words_in_each_language(lang, label):
+@pytest.mark.parametrize("lang, label, choices", [
+    ("en", "Temperature T", ["sym (above and below the mean)", "asym (above the mean only)"]),
+    ("zh", "温度 T", ["sym（双向）", "asym（只向上）"]),
+])
+def test_an_operator_parameter_and_its_choices_are_labelled_in_words_in_each_language(lang, label, choices):
     at = run_app(query={"lang": lang, "op": "softpool"})
     assert at.sidebar.number_input(key="softpool.temperature").label == label
+    at = run_app(query={"lang": lang, "op": "dpp"})
+    assert at.sidebar.selectbox(key="dpp.variant").options == choices
 
 
 def test_an_unknown_language_falls_back_to_the_browser_s_without_a_notice():

@@ -23,12 +23,16 @@ def test_every_widget_range_lies_inside_the_domain():
                     assert p.contains(end), (op.id, p.name, end)
 
 
-def test_every_parameter_the_app_shows_has_a_label_of_words():
+def test_every_parameter_the_app_shows_and_its_choices_have_labels_of_words():
     labelled = [(op.id, p.name, p.label) for op in OPERATORS.values() for p in op.params if p.in_app]
     assert len(labelled) == 29
     for op_id, name, label in labelled:
         # Words a reader knows (the widget's label), not the library's identifier alone.
         assert label and label != name and "_" not in label.split(" (")[0], (op_id, name, label)
+    for op in OPERATORS.values():
+        for p in op.params:
+            if p.in_app and p.kind == "choice":
+                assert len(p.choice_labels) == len(p.choices) and all(p.choice_labels), (op.id, p.name)
 
 
 @pytest.mark.parametrize("temperature", [1e-4, 1e-12])

@@ -169,7 +169,7 @@ def _param_fields(op) -> list[Field]:
             fields.append(Field(key, "bool", p.default))
         elif p.kind == "choice":
             fields.append(Field(key, "choice", p.default, choices=p.choices,
-                                label_key=lambda choice, key=key: (f"op.{key}.{choice}", str(choice))))
+                                label_key=lambda choice, key=key, p=p: (f"op.{key}.{choice}", p.choice_label(choice))))
         else:
             low, high = p.ui_range
             infinite = high is not None and math.isinf(high)

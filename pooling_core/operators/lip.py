@@ -54,7 +54,8 @@ register(Operator(
         Param("logit", "choice", "input",
               "The importance logit ℓ of each cell: the input value, zero (every cell counts the same), "
               "or (library only) an array shaped like the input.",
-              choices=("input", "zero"), accepts_array=True, label="Importance logit"),
+              choices=("input", "zero"), accepts_array=True, label="Importance logit",
+              choice_labels=("the input values", "zero")),
         Param("beta", "float", 1.0, "Sharpness β: large β puts the weight on the largest logit, 0 gives "
                                     "the mean, negative β favours small logits.", ui=(-10.0, 10.0), morph=True,
               label="Sharpness β"),

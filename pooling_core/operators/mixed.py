@@ -91,9 +91,10 @@ register(Operator(
         Param("lam", "float", 0.5, "λ: the max's share in eval mode, its probability in train mode.",
               low=0.0, high=1.0, label="λ"),
         Param("mode", "choice", "eval", "train draws λ ∈ {0, 1}; eval uses λ itself.", choices=("eval", "train"),
-              label="Mode"),
+              label="Mode", choice_labels=("eval (testing)", "train (training)")),
         Param("per", "choice", "region", "In train mode, draw λ once per output cell (region) or per feature map.",
-              choices=("region", "map"), label="Drawn per"),
+              choices=("region", "map"), label="Drawn per",
+              choice_labels=("region (each output cell)", "map (each feature map)")),
         Param("seed", "int", 0, "Seed of the draw in train mode: the same seed gives the same choices.",
               low=0, high=2**64 - 1, ui=(0, 2**31 - 1), label="Random seed"),
     ),
@@ -167,6 +168,7 @@ register(Operator(
     params=(
         Param("combine", "choice", "sum", "sum: max + mean (weights add up to 2); mean: (max + mean) / 2, "
                                           "which is timm's adaptive_avgmax_pool2d (weights add up to 1).",
-              choices=("sum", "mean"), label="Combination"),
+              choices=("sum", "mean"), label="Combination",
+              choice_labels=("sum (max + mean)", "mean ((max + mean) / 2)")),
     ),
 ))

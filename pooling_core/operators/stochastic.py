@@ -117,7 +117,8 @@ register(Operator(
     has_weights=True, random=True, expectation={"mode": "eval"}, gradient_note=stochastic_gradient_note,
     params=(
         Param("mode", "choice", "eval", "train draws one cell per window; eval outputs the expected value.",
-              choices=("eval", "train"), label="Mode"),
+              choices=("eval", "train"), label="Mode",
+              choice_labels=("eval (testing)", "train (training)")),
         Param("seed", "int", 0, "Seed of the draw in train mode: the same seed gives the same cells.",
               low=0, high=2**64 - 1, ui=(0, 2**31 - 1), label="Random seed"),
     ),

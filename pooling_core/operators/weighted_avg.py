@@ -65,6 +65,7 @@ register(Operator(
         Param("kernel_weights", "choice", "gaussian",
               "The kernel: Gaussian (σ of the binomial filter of that size), uniform, or (library only) "
               "a non-negative kh x kw array; it is scaled to sum 1.",
-              choices=("gaussian", "uniform"), accepts_array=True, label="Kernel weights"),
+              choices=("gaussian", "uniform"), accepts_array=True, label="Kernel weights",
+              choice_labels=("Gaussian", "uniform")),
     ),
 ))
