@@ -127,7 +127,8 @@ def pool2d(x, op: str, kernel_size=2, stride=None, padding=0, dilation=1, ceil_m
         dtype: computation dtype (float64 by default).
         explain: compute the explanation (``weights``, ``indices``) now, with the output, as
             ``F.max_pool2d(..., return_indices=True)`` does: for max-type operators one pass
-            gives both, which is faster than the output and then the explanation.
+            gives both, and the windowed weighted ones compute their weights once, which is
+            faster than the output and then the explanation.
         **params: the operator's own parameters (see its registry entry).
 
     Returns:
