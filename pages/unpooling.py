@@ -18,7 +18,7 @@ x, channel_note = views.shown_plane(source, settings)
 window = dict(kernel_size=settings.kernel, stride=settings.stride, padding=settings.padding)
 try:
     pooled = pool2d(x, "max", **window, explain=True)
-    ways_back = reconstructions(x, **window)
+    ways_back = reconstructions(x, pooled)
 except PoolingError as error:
     st.error(library_text(error))
     st.stop()

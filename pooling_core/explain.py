@@ -77,10 +77,11 @@ def scatter_to_input(geometry, values: np.ndarray) -> np.ndarray:
 def coverage(result: PoolResult, lead: tuple = ()) -> np.ndarray:
     """(H, W) count of the windows whose output reads each input cell of the map ``lead`` (0: none
     does); where an operator narrows its windows per image (APS), only the cells it reads count."""
-    shape = result.geometry.real_mask().shape
+    geometry = result.geometry
+    shape = (*geometry.out_size, *geometry.window_shape)
     cells = result.window_cells(lead)
     read = np.ones(shape) if cells is None else np.broadcast_to(cells, shape)
-    return scatter_to_input(result.geometry, read).astype(np.int64)
+    return scatter_to_input(geometry, read).astype(np.int64)
 
 
 def tied_windows(result: PoolResult, plane: np.ndarray, reduction: str = "max", lead: tuple = ()) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pooling_core.api import max_unpool2d, pool2d
+from pooling_core.api import PoolResult, max_unpool2d, pool2d
 
 
 def upsample(y: np.ndarray, size: tuple[int, int], mode: str) -> np.ndarray:
@@ -18,14 +18,15 @@ def upsample(y: np.ndarray, size: tuple[int, int], mode: str) -> np.ndarray:
     return F.interpolate(tensor, size=size, mode=mode, **extra)[0, 0].numpy()
 
 
-def reconstructions(x: np.ndarray, kernel_size, stride=None, padding=0) -> dict[str, np.ndarray]:
-    """Ways back from a pooled 2-D map ``x`` to its size, by name.
+def reconstructions(x: np.ndarray, pooled_max: PoolResult) -> dict[str, np.ndarray]:
+    """Ways back to the size of the 2-D map ``x`` from ``pooled_max``, its ``pool2d(x, "max", ...)``
+    (the caller's, whose indices it reads), by name.
 
     Max unpooling puts each maximum back at its index (zeros elsewhere); the others upsample the
     max- or average-pooled map with nearest or bilinear interpolation.
     """
-    settings = dict(kernel_size=kernel_size, stride=stride, padding=padding)
-    pooled_max = pool2d(x, "max", **settings, explain=True)
+    sliding = pooled_max.geometry.sliding
+    settings = {name: sliding[name] for name in ("kernel_size", "stride", "padding")}
     pooled_avg = pool2d(x, "avg", **settings)
     size = x.shape
     return {

@@ -42,16 +42,15 @@ def weighted(weights_fn) -> Weighted:
         real = torch.as_tensor(geometry.real_mask())
         return windows, weights_fn(windows, real, geometry, **params)
 
-    def forward(x, geometry, **params):
-        windows, weights = weights_of(x, geometry, **params)
-        return (weights * windows).sum((-1, -2))
-
-    def explain(x, geometry, **params):
-        return Explanation(weights=weights_of(x, geometry, **params)[1])
-
     def explained(x, geometry, **params):
         windows, weights = weights_of(x, geometry, **params)
         return (weights * windows).sum((-1, -2)), Explanation(weights=weights)
+
+    def forward(x, geometry, **params):
+        return explained(x, geometry, **params)[0]
+
+    def explain(x, geometry, **params):
+        return Explanation(weights=weights_of(x, geometry, **params)[1])
 
     return Weighted(forward, explain, explained)
 
