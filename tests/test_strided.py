@@ -93,6 +93,7 @@ def test_a_group_of_planes_at_a_time_gives_pytorchs_results(case, dtype, chunk):
         values = strided.sliding_max(x, geometry)
         found = strided.sliding_max_with_indices(x, geometry)
         sums = None if kw["dilation"] != (1, 1) else strided.sliding_sum(x, geometry)
+        squares = None if sums is None else strided.sliding_sum_of_squares(x, geometry)
     for result in (values, None if found is None else found[0]):
         if result is None:
             assert torch.isnan(expected.sum()) or zero_sign_in_doubt(x, expected)
@@ -104,6 +105,8 @@ def test_a_group_of_planes_at_a_time_gives_pytorchs_results(case, dtype, chunk):
         pooled = {key: value for key, value in kw.items() if key != "dilation"}
         assert_allclose(sums.double(), F.avg_pool2d(x.double(), **pooled, divisor_override=1), rtol=1e-5, atol=1e-3,
                         equal_nan=True)
+        assert_allclose(squares.double(), F.avg_pool2d(x.double() ** 2, **pooled, divisor_override=1), rtol=1e-5,
+                        atol=1e-3, equal_nan=True)
 
 
 @SETTINGS
