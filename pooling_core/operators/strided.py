@@ -42,34 +42,34 @@ MAX_KERNEL = 256
 CHUNK_ELEMENTS = 2**20
 
 
-def _planewise(indices: bool = False):
-    """Decorates ``compute(x, geometry, into=None)``, which writes its output (values, or values
-    and int64 indices with ``indices``) into ``into`` when given: outputs of more than
-    :data:`CHUNK_ELEMENTS` elements are then computed a group of whole planes at a time, straight
-    into the slices of one array allocated up front. The arrays in between stay the size of one
-    group, which the allocator hands out again from memory it keeps. Arrays the size of a photo's
-    output (stride 1) are returned to the kernel when freed and come back as fresh pages, whose
-    faults cost more than the pooling (see bench/README.md)."""
-    def decorate(compute):
-        @functools.wraps(compute)
-        def planewise(x: torch.Tensor, geometry):
-            n, c, h, w = x.shape
-            group = max(1, CHUNK_ELEMENTS // (geometry.out_size[0] * geometry.out_size[1]))
-            if group >= n * c:
-                return compute(x, geometry)
-            dtypes = (x.dtype, torch.int64) if indices else (x.dtype,)
-            results = [torch.empty((n * c, 1, *geometry.out_size), dtype=dtype) for dtype in dtypes]
-            planes = x.reshape(n * c, 1, h, w)
-            for start in range(0, n * c, group):
-                into = [result[start:start + group] for result in results]
-                if compute(planes[start:start + group], geometry, into if indices else into[0]) is None:
-                    return None
-            shaped = tuple(result.view(n, c, *geometry.out_size) for result in results)
-            return shaped if indices else shaped[0]
+def _planewise(compute):
+    """``compute(x, geometry)`` on groups of whole planes with at most :data:`CHUNK_ELEMENTS`
+    outputs (one plane at least), each group's result copied into one array as it comes. The
+    arrays in between then stay the size of one group, which the allocator hands out again from
+    memory it keeps. Arrays the size of a photo's output (stride 1) are returned to the kernel
+    when freed and come back as fresh pages, whose faults cost more than the pooling (see
+    bench/README.md)."""
+    @functools.wraps(compute)
+    def planewise(x: torch.Tensor, geometry):
+        n, c, h, w = x.shape
+        group = max(1, CHUNK_ELEMENTS // (geometry.out_size[0] * geometry.out_size[1]))
+        if group >= n * c:
+            return compute(x, geometry)
+        planes = x.reshape(n * c, 1, h, w)
+        results = None
+        for start in range(0, n * c, group):
+            found = compute(planes[start:start + group], geometry)
+            if found is None:
+                return None
+            parts = found if isinstance(found, tuple) else (found,)
+            if results is None:
+                results = [torch.empty((n * c, 1, *part.shape[-2:]), dtype=part.dtype) for part in parts]
+            for result, part in zip(results, parts):
+                result[start:start + group].copy_(part)
+        shaped = tuple(result.view(n, c, *result.shape[-2:]) for result in results)
+        return shaped if isinstance(found, tuple) else shaped[0]
 
-        return planewise
-
-    return decorate
+    return planewise
 
 
 def fast_path(kind: str, x: torch.Tensor, geometry) -> bool:
@@ -147,13 +147,13 @@ def _copy_into(target, view):
     target.copy_(view)
 
 
-def _reduce(x: torch.Tensor, axis, combine, pair, begin=_copy_into, into=None) -> torch.Tensor:
-    """Fold the views of every offset along ``axis`` into one tensor (``into`` when given) by
-    ``combine(target, view)`` in place, where ``begin(target, view)`` starts it. An offset that
-    reaches every output and another one start the result by ``pair(a, b, out=...)`` instead. The
-    fold must not depend on the order (a max, or a sum to rounding)."""
+def _reduce(x: torch.Tensor, axis, combine, pair, begin=_copy_into) -> torch.Tensor:
+    """Fold the views of every offset along ``axis`` into one tensor by ``combine(target, view)``
+    in place, where ``begin(target, view)`` starts it. An offset that reaches every output and
+    another one start the result by ``pair(a, b, out=...)`` instead. The fold must not depend on
+    the order (a max, or a sum to rounding)."""
     dim, offsets, out, s = axis
-    result = _empty(x, dim, out) if into is None else into
+    result = _empty(x, dim, out)
     base = next((o for o in offsets if _is_whole(o, out)), None)
     if base is None or len(offsets) < 2:
         rest, reached = offsets, False
@@ -179,15 +179,14 @@ def _maximum_into(target, view):
     torch.maximum(view, target, out=target)
 
 
-@_planewise()
-def sliding_max(x: torch.Tensor, geometry, into=None) -> torch.Tensor | None:
+@_planewise
+def sliding_max(x: torch.Tensor, geometry) -> torch.Tensor | None:
     """``F.max_pool2d(x, **geometry.sliding)``, bit for bit (NaN where it has NaN); ``None`` where
     a zero maximum's sign is in doubt. Values alone do not depend on the order of the passes, so
     the one that reads whole rows, contiguous, runs first on the larger array, as for sums: in
     float32 that took 0.8 of the time of the other order on a photo."""
     row_axis, col_axis = _axes(geometry)
-    rows = _reduce(x, row_axis, _maximum_into, torch.maximum)
-    out = _reduce(rows, col_axis, _maximum_into, torch.maximum, into=into)
+    out = _reduce(_reduce(x, row_axis, _maximum_into, torch.maximum), col_axis, _maximum_into, torch.maximum)
     # torch.maximum returns either operand of a tie between -0.0 and 0.0 (it differs between its
     # vector loop and the loop's tail); PyTorch's kernel returns the first in reading order.
     return None if _signed_zero_ties(x, out) else out
@@ -203,14 +202,13 @@ def _signed_zero_ties(x, out) -> bool:
     return bool((torch.signbit(x) & (x == 0)).any())
 
 
-def _tracked(values, axis, carried=None, into=None):
+def _tracked(values, axis, carried=None):
     """Max of ``values`` along ``axis`` with the offset of its first maximum, and ``carried``
     (the previous pass's offsets) taken along from that cell. ``torch.where`` and
     ``masked_fill_`` cost several times a comparison here, so offsets are updated by uint8
-    arithmetic. A NaN is not picked as PyTorch picks it; callers check for NaN in the output.
-    The max goes to ``into`` when given."""
+    arithmetic. A NaN is not picked as PyTorch picks it; callers check for NaN in the output."""
     dim, offsets, out, s = axis
-    running = _empty(values, dim, out) if into is None else into
+    running = _empty(values, dim, out)
     picked = _empty(values, dim, out, torch.uint8)
     taken = None if carried is None else _empty(values, dim, out, torch.uint8)
     rest, reached = offsets, False
@@ -267,16 +265,15 @@ def _tracked(values, axis, carried=None, into=None):
     return running, picked, taken
 
 
-@_planewise(indices=True)
-def sliding_max_with_indices(x: torch.Tensor, geometry, into=None) -> tuple[torch.Tensor, torch.Tensor] | None:
+@_planewise
+def sliding_max_with_indices(x: torch.Tensor, geometry) -> tuple[torch.Tensor, torch.Tensor] | None:
     """``F.max_pool2d(x, **geometry.sliding, return_indices=True)``: the same values and indices
     (flat offsets into each ``H*W`` plane); ``None`` where an output is NaN or a zero maximum's
     sign is in doubt."""
     row_axis, col_axis = _axes(geometry)
     sliding = geometry.sliding
     rows, col_picked, _ = _tracked(x, col_axis)
-    values_into, indices_into = (None, None) if into is None else into
-    out, row_picked, col_offsets = _tracked(rows, row_axis, col_picked, values_into)
+    out, row_picked, col_offsets = _tracked(rows, row_axis, col_picked)
     # One reduction instead of a NaN mask: +inf and -inf together also give NaN, and PyTorch then answers.
     if torch.isnan(out.sum()) or _signed_zero_ties(x, out):
         return None
@@ -287,8 +284,7 @@ def sliding_max_with_indices(x: torch.Tensor, geometry, into=None) -> tuple[torc
     start = first_row[:, None] * width + first_col
     # The row offsets are widened by a copy into the result: an int64 operation on a uint8
     # operand converts it into a new array first, as large as the result.
-    indices = torch.empty(out.shape, dtype=torch.int64) if indices_into is None else indices_into
-    indices.copy_(row_picked).mul_(dh * width).add_(start)
+    indices = torch.empty(out.shape, dtype=torch.int64).copy_(row_picked).mul_(dh * width).add_(start)
     return out, indices.add_(col_offsets.long(), alpha=dw)
 
 
@@ -332,12 +328,12 @@ def _add_into(target, view):
     target.add_(view)
 
 
-@_planewise()
-def sliding_sum(x: torch.Tensor, geometry, into=None) -> torch.Tensor:
+@_planewise
+def sliding_sum(x: torch.Tensor, geometry) -> torch.Tensor:
     """Each window's sum (padding adds 0), by a column pass then a row pass: the column pass
     reads whole rows, contiguous, and leaves the strided row pass the smaller array."""
     row_axis, col_axis = _axes(geometry)
-    return _reduce(_reduce(x, row_axis, _add_into, torch.add), col_axis, _add_into, torch.add, into=into)
+    return _reduce(_reduce(x, row_axis, _add_into, torch.add), col_axis, _add_into, torch.add)
 
 
 def _square_into(target, view):
@@ -352,12 +348,12 @@ def _pair_squares(a, b, out):
     torch.mul(a, a, out=out).addcmul_(b, b)
 
 
-@_planewise()
-def sliding_sum_of_squares(x: torch.Tensor, geometry, into=None) -> torch.Tensor:
+@_planewise
+def sliding_sum_of_squares(x: torch.Tensor, geometry) -> torch.Tensor:
     """Each window's sum of ``x**2``, squaring inside the first pass instead of in an array of its own."""
     row_axis, col_axis = _axes(geometry)
     columns = _reduce(x, row_axis, _add_square_into, _pair_squares, _square_into)
-    return _reduce(columns, col_axis, _add_into, torch.add, into=into)
+    return _reduce(columns, col_axis, _add_into, torch.add)
 
 
 def window_counts(geometry, real: bool, dtype) -> torch.Tensor | int:
