@@ -42,9 +42,11 @@ CASES = {"k2s2": (2, 2, 0), "k3s2p1": (3, 2, 1), "k3s1p1": (3, 1, 1)}
 DTYPES = {"f64": np.float64, "f32": np.float32}
 # Time over PyTorch's: kernel 2 stride 2, then the kernel 3 cases; max_indices and max_gradient
 # are the same in every case, and max_then_indices (the output, then its indices asked for
-# afterwards: two passes) is reported without one. Over the copy: kernel 2 stride 2 only.
+# afterwards: two passes) and min (against -F.max_pool2d(-x)) are reported without one. Over the
+# copy: kernel 2 stride 2 only.
 RATIO_TARGETS = {"max": (0.35, 0.7), "avg": (0.8, 0.7), "lp": (0.5, 0.7), "softpool": (2.0, 2.0),
-                 "max_indices": (0.7, 0.7), "max_then_indices": (None, None), "max_gradient": (1.0, 1.0)}
+                 "max_indices": (0.7, 0.7), "max_then_indices": (None, None), "max_gradient": (1.0, 1.0),
+                 "min": (None, None)}
 COPY_TARGET = 3.0
 
 
@@ -93,6 +95,7 @@ def comparisons(x, tensor, k, s, pad, dtype) -> dict:
                         lambda: F.max_pool2d(tensor, k, s, pad, return_indices=True)),
         "max_then_indices": (lambda: pool2d(x, "max", k, s, pad, dtype=dtype).indices,
                              lambda: F.max_pool2d(tensor, k, s, pad, return_indices=True)),
+        "min": (lambda: pool2d(x, "min", k, s, pad, dtype=dtype).output, lambda: -F.max_pool2d(-tensor, k, s, pad)),
         "avg": (lambda: pool2d(x, "avg", k, s, pad, dtype=dtype).output, lambda: F.avg_pool2d(tensor, k, s, pad)),
         "lp": (lambda: pool2d(x, "lp", k, s, pad, dtype=dtype, p=2.0).output, lambda: torch_lp(tensor, k, s, pad)),
         "softpool": (lambda: pool2d(x, "softpool", k, s, pad, dtype=dtype).output,
@@ -146,8 +149,8 @@ def dispatch(repeats: int) -> dict:
     crossover = {}
     print(f"{'path':<9}{'dtype':<7}{'case':<8}" + "".join(f"{side:>7}" for side in DISPATCH_SIDES))
     for dtype_name, dtype in DTYPES.items():
-        paths = {"max": (strided.sliding_max, lambda t, sl: F.max_pool2d(t, **sl)),
-                 "indices": (strided.sliding_max_with_indices,
+        paths = {"max": (strided.sliding_extreme, lambda t, sl: F.max_pool2d(t, **sl)),
+                 "indices": (strided.sliding_extreme_with_indices,
                              lambda t, sl: F.max_pool2d(t, **sl, return_indices=True)),
                  "sum": (strided.sliding_sum, lambda t, sl: F.avg_pool2d(
                      t, sl["kernel_size"], sl["stride"], sl["padding"], divisor_override=1))}

@@ -31,6 +31,7 @@ WIDE = st.floats(width=32, allow_nan=True, allow_infinity=True)  # exact in floa
 FINITE = st.floats(-100, 100, width=32)
 TIES = st.sampled_from([-2.0, -1.0, 0.0, 1.0, 2.0])
 DTYPES = st.sampled_from([torch.float64, torch.float32])
+EXTREMES = st.sampled_from([strided.MAX, strided.MIN])
 ALWAYS = {key: 0 for key in strided.MIN_ELEMENTS}
 NEVER = {key: math.inf for key in strided.MIN_ELEMENTS}
 
@@ -55,16 +56,24 @@ def assert_same_bits(ours, theirs):
     assert torch.equal(bits(ours)[~nan], bits(theirs)[~nan])
 
 
+def pytorch(x, kw, extreme, return_indices=False):
+    """The oracle: PyTorch's max pooling, and for the minimum ``-F.max_pool2d(-x)``."""
+    if extreme is strided.MAX:
+        return F.max_pool2d(x, **kw, return_indices=return_indices)
+    found = F.max_pool2d(-x, **kw, return_indices=return_indices)
+    return (-found[0], found[1]) if return_indices else -found
+
+
 def zero_sign_in_doubt(x, out):
     return bool((out == 0).any()) and bool(torch.signbit(x[x == 0]).any())
 
 
 @SETTINGS
-@given(cases(WIDE, SPECIAL), DTYPES)
-def test_max_values_are_pytorchs_bit_for_bit(case, dtype):
+@given(cases(WIDE, SPECIAL), DTYPES, EXTREMES)
+def test_max_and_min_values_are_pytorchs_bit_for_bit(case, dtype, extreme):
     x, kw, geometry = prepare(case, dtype)
-    expected = F.max_pool2d(x, **kw)
-    ours = strided.sliding_max(x, geometry)
+    expected = pytorch(x, kw, extreme)
+    ours = strided.sliding_extreme(x, geometry, extreme)
     if ours is None:
         assert zero_sign_in_doubt(x, expected)  # the one case left to PyTorch
     else:
@@ -72,11 +81,11 @@ def test_max_values_are_pytorchs_bit_for_bit(case, dtype):
 
 
 @SETTINGS
-@given(cases(WIDE, SPECIAL), DTYPES)
-def test_max_indices_are_pytorchs(case, dtype):
+@given(cases(WIDE, SPECIAL), DTYPES, EXTREMES)
+def test_max_and_min_indices_are_pytorchs(case, dtype, extreme):
     x, kw, geometry = prepare(case, dtype)
-    expected, expected_indices = F.max_pool2d(x, **kw, return_indices=True)
-    found = strided.sliding_max_with_indices(x, geometry)
+    expected, expected_indices = pytorch(x, kw, extreme, return_indices=True)
+    found = strided.sliding_extreme_with_indices(x, geometry, extreme)
     if found is None:  # left to PyTorch: a NaN output (or +inf and -inf ones), or a doubtful zero
         assert torch.isnan(expected.sum()) or zero_sign_in_doubt(x, expected)
     else:
@@ -85,13 +94,13 @@ def test_max_indices_are_pytorchs(case, dtype):
 
 
 @SETTINGS
-@given(cases(WIDE, SPECIAL), DTYPES, st.integers(1, 40))
-def test_a_group_of_planes_at_a_time_gives_pytorchs_results(case, dtype, chunk):
+@given(cases(WIDE, SPECIAL), DTYPES, st.integers(1, 40), EXTREMES)
+def test_a_group_of_planes_at_a_time_gives_pytorchs_results(case, dtype, chunk, extreme):
     x, kw, geometry = prepare(case, dtype)
-    expected, expected_indices = F.max_pool2d(x, **kw, return_indices=True)
+    expected, expected_indices = pytorch(x, kw, extreme, return_indices=True)
     with mock.patch.object(strided, "CHUNK_ELEMENTS", chunk):
-        values = strided.sliding_max(x, geometry)
-        found = strided.sliding_max_with_indices(x, geometry)
+        values = strided.sliding_extreme(x, geometry, extreme)
+        found = strided.sliding_extreme_with_indices(x, geometry, extreme)
         sums = None if kw["dilation"] != (1, 1) else strided.sliding_sum(x, geometry)
         squares = None if sums is None else strided.sliding_sum_of_squares(x, geometry)
     for result in (values, None if found is None else found[0]):
@@ -110,19 +119,19 @@ def test_a_group_of_planes_at_a_time_gives_pytorchs_results(case, dtype, chunk):
 
 
 @SETTINGS
-@given(cases(WIDE, SPECIAL), DTYPES, st.integers(0, 2**32 - 1))
-def test_max_gradient_is_pytorchs_even_on_ties(case, dtype, seed):
+@given(cases(WIDE, SPECIAL), DTYPES, st.integers(0, 2**32 - 1), EXTREMES)
+def test_max_and_min_gradients_are_pytorchs_even_on_ties(case, dtype, seed, extreme):
     x, kw, geometry = prepare(case, dtype)
     upstream = torch.from_numpy(np.random.default_rng(seed).uniform(-1, 1, F.max_pool2d(x, **kw).shape)).to(dtype)
     theirs = x.clone().requires_grad_(True)
-    (expected,) = torch.autograd.grad(F.max_pool2d(theirs, **kw), theirs, upstream)
+    (expected,) = torch.autograd.grad(pytorch(theirs, kw, extreme), theirs, upstream)
     ours = x.clone().requires_grad_(True)
     with mock.patch.dict(strided.MIN_ELEMENTS, ALWAYS):
-        out, indices = strided.max_pool(ours, geometry, return_indices=True)
-    assert out.grad_fn is not None and "MaxPool" in type(out.grad_fn).__name__
+        out, indices = strided.extreme_pool(ours, geometry, return_indices=True, extreme=extreme)
+    assert out.grad_fn is not None and "ExtremePool" in type(out.grad_fn).__name__
     (gradient,) = torch.autograd.grad(out, ours, upstream)
     assert torch.equal(gradient, expected)
-    assert torch.equal(indices, F.max_pool2d(x, **kw, return_indices=True)[1])
+    assert torch.equal(indices, pytorch(x, kw, extreme, return_indices=True)[1])
 
 
 @SETTINGS
@@ -210,20 +219,24 @@ def test_dispatch_leaves_adaptive_windows_and_huge_kernels_to_pytorch():
     assert not strided.fast_path("max", x, regular_geometry((600, 600), strided.MAX_KERNEL + 1))
 
 
+@pytest.mark.parametrize("op, extreme", [("max", strided.MAX), ("min", strided.MIN)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_a_photo_sized_input_is_pooled_by_strided_views(dtype):
-    x = np.random.default_rng(0).random((3, 512, 512)).astype(dtype)
-    with mock.patch.object(strided, "sliding_max", wraps=strided.sliding_max) as values, mock.patch.object(
-            strided, "sliding_max_with_indices", wraps=strided.sliding_max_with_indices) as with_indices:
-        result = pool2d(x, "max", 3, 2, 1)
+def test_a_photo_sized_input_is_pooled_by_strided_views(dtype, op, extreme):
+    x = np.random.default_rng(0).integers(0, 8, (3, 512, 512)).astype(dtype)  # ties everywhere
+    with mock.patch.object(strided, "sliding_extreme", wraps=strided.sliding_extreme) as values, mock.patch.object(
+            strided, "sliding_extreme_with_indices", wraps=strided.sliding_extreme_with_indices) as with_indices, \
+            mock.patch.object(strided, "_pytorch_pool", side_effect=AssertionError("PyTorch's kernel answered")):
+        result = pool2d(x, op, 3, 2, 1)
         indices = result.indices
-        gradient = input_gradient(x, "max", None, 3, 2, 1)
+        gradient = input_gradient(x, op, None, 3, 2, 1)
     assert values.call_count == 1 and with_indices.call_count == 2
-    expected, expected_indices = F.max_pool2d(torch.from_numpy(x), 3, 2, 1, return_indices=True)
-    assert_array_equal(result.output, expected.numpy())
-    assert_array_equal(indices, expected_indices.numpy())
+    assert all(call.args[2] is extreme for call in values.call_args_list + with_indices.call_args_list)
+    kw = dict(kernel_size=3, stride=2, padding=1)
+    expected, expected_indices = pytorch(torch.from_numpy(x)[None], kw, extreme, return_indices=True)
+    assert_array_equal(result.output, expected[0].numpy())
+    assert_array_equal(indices, expected_indices[0].numpy())
     source = torch.from_numpy(x).requires_grad_(True)
-    F.max_pool2d(source, 3, 2, 1).sum().backward()
+    pytorch(source[None], kw, extreme).sum().backward()
     assert_array_equal(gradient, source.grad.numpy())
 
 
@@ -240,7 +253,7 @@ def pooled(x, *args):
 def test_a_tie_goes_to_the_first_maximum_in_reading_order():
     # Column by column the first 3 would be (1, 0); in reading order it is (0, 1).
     x, geometry = pooled([[1.0, 3.0], [3.0, 1.0]], 2)
-    out, indices = strided.sliding_max_with_indices(x, geometry)
+    out, indices = strided.sliding_extreme_with_indices(x, geometry)
     assert out.item() == 3.0 and indices.item() == 1
 
 
@@ -248,7 +261,7 @@ def test_a_tied_window_sends_its_whole_gradient_to_the_first_maximum():
     x, geometry = pooled([[3.0, 3.0, 1.0], [3.0, 3.0, 1.0]], 2, 1)  # overlapping windows, all tied
     x.requires_grad_(True)
     with mock.patch.dict(strided.MIN_ELEMENTS, ALWAYS):
-        out = strided.max_pool(x, geometry)
+        out = strided.extreme_pool(x, geometry)
     out.backward(torch.tensor([[[[1.0, 10.0]]]], dtype=torch.float64))
     assert_array_equal(x.grad[0, 0], [[1.0, 10.0, 0.0], [0.0, 0.0, 0.0]])
     # torch.maximum's own backward would have split each window's gradient between the ties.
@@ -259,10 +272,10 @@ def test_a_tied_window_sends_its_whole_gradient_to_the_first_maximum():
 
 def test_nan_propagates_and_its_index_is_the_last_nan_as_in_pytorch():
     x, geometry = pooled([[math.nan, 5.0, 1.0, 1.0], [math.nan, 2.0, 1.0, math.nan]], 2)
-    assert_same_bits(strided.sliding_max(x, geometry), F.max_pool2d(x, 2))
-    assert strided.sliding_max_with_indices(x, geometry) is None  # PyTorch's kernel answers
+    assert_same_bits(strided.sliding_extreme(x, geometry), F.max_pool2d(x, 2))
+    assert strided.sliding_extreme_with_indices(x, geometry) is None  # PyTorch's kernel answers
     with mock.patch.dict(strided.MIN_ELEMENTS, ALWAYS):
-        out, indices = strided.max_pool(x, geometry, return_indices=True)
+        out, indices = strided.extreme_pool(x, geometry, return_indices=True)
     assert torch.isnan(out).all()
     assert indices.tolist() == [[[[4, 7]]]]
 
@@ -270,7 +283,7 @@ def test_nan_propagates_and_its_index_is_the_last_nan_as_in_pytorch():
 def test_a_zero_maximum_keeps_the_sign_of_the_first_zero():
     x, geometry = pooled([[-0.0, 0.0, 0.0, -0.0, -1.0, -1.0]], (1, 2))
     with mock.patch.dict(strided.MIN_ELEMENTS, ALWAYS):
-        out = strided.max_pool(x, geometry)
+        out = strided.extreme_pool(x, geometry)
     assert out.tolist() == [[[[0.0, 0.0, -1.0]]]]
     assert torch.signbit(out[..., :2]).tolist() == [[[[True, False]]]]
     assert_same_bits(out, F.max_pool2d(x, (1, 2)))
@@ -278,7 +291,7 @@ def test_a_zero_maximum_keeps_the_sign_of_the_first_zero():
 
 def test_a_window_of_minus_infinity_and_padding_points_at_its_first_real_cell():
     x, geometry = pooled([[-math.inf, -math.inf, 1.0], [-math.inf, -math.inf, 1.0]], 3, 2, 1)
-    out, indices = strided.sliding_max_with_indices(x, geometry)
+    out, indices = strided.sliding_extreme_with_indices(x, geometry)
     assert out.tolist() == [[[[-math.inf, 1.0]]]]
     assert indices.tolist() == [[[[0, 2]]]]
 
@@ -286,7 +299,7 @@ def test_a_window_of_minus_infinity_and_padding_points_at_its_first_real_cell():
 def test_ceil_mode_and_dilation_read_the_same_cells_as_pytorch():
     x = torch.arange(70, dtype=torch.float64).reshape(1, 1, 7, 10).flip(-1)
     kw = dict(kernel_size=(3, 2), stride=(2, 3), padding=(1, 1), dilation=(2, 3), ceil_mode=True)
-    out, indices = strided.sliding_max_with_indices(x, regular_geometry((7, 10), **kw))
+    out, indices = strided.sliding_extreme_with_indices(x, regular_geometry((7, 10), **kw))
     expected, expected_indices = F.max_pool2d(x, **kw, return_indices=True)
     assert torch.equal(out, expected) and torch.equal(indices, expected_indices)
 

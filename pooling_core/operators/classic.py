@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from pooling_core.numbers import fmt
-from pooling_core.operators.strided import fast_path, max_pool, sliding_sum, window_counts
+from pooling_core.operators.strided import extreme_pool, fast_path, sliding_sum, window_counts
 from pooling_core.registry import Explanation, Operator, Param, Preset, register, register_preset
 
 CITATION_CLASSIC = "Y. LeCun et al., Gradient-based learning applied to document recognition, Proc. IEEE 1998."
@@ -21,7 +21,7 @@ CITATION_GLOBAL = "M. Lin, Q. Chen, S. Yan, Network in network, ICLR 2014."
 def max_forward(x, geometry, return_indices=False, **_):
     if geometry.sliding is None:
         return F.adaptive_max_pool2d(x, geometry.out_size, return_indices=return_indices)
-    return max_pool(x, geometry, return_indices)
+    return extreme_pool(x, geometry, return_indices)
 
 
 def max_explained(x, geometry, **_):

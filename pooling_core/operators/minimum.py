@@ -1,22 +1,24 @@
-"""Min pooling: the smallest value of each window, as max pooling of the negated input.
+"""Min pooling: the smallest value of each window, that of max pooling of the negated input.
 
 ``min_R a = -max_R (-a)``, so values, indices (the first minimum in reading order), NaN
 propagation and the gradient (to that first minimum alone) are PyTorch's max pooling's; its
-padding acts as ``+inf``, never chosen.
+padding acts as ``+inf``, never chosen. Large inputs take the strided path with ``torch.minimum``,
+which gives the same without negating the input and the output.
 """
 
 from pooling_core.numbers import fmt
-from pooling_core.operators.classic import CITATION_CLASSIC, max_call, max_explained, max_forward
-from pooling_core.registry import Operator, register
+from pooling_core.operators.classic import CITATION_CLASSIC, max_call
+from pooling_core.operators.strided import MIN, extreme_pool
+from pooling_core.registry import Explanation, Operator, register
 
 
-def min_forward(x, geometry, **_):
-    return -max_forward(-x, geometry)
+def min_forward(x, geometry, return_indices=False, **_):
+    return extreme_pool(x, geometry, return_indices, MIN)
 
 
 def min_explained(x, geometry, **_):
-    output, explanation = max_explained(-x, geometry)
-    return -output, explanation
+    output, indices = min_forward(x, geometry, return_indices=True)
+    return output, Explanation(indices=indices)
 
 
 def min_call(window, params):

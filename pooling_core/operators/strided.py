@@ -1,4 +1,4 @@
-"""Sliding max and window sums from strided views of the input, as exact as PyTorch's kernels.
+"""Sliding max, min and window sums from strided views of the input, as exact as PyTorch's kernels.
 
 A sliding window is a set of rows times a set of columns, so its max and its sum are separable:
 a pass along each row (one strided view per window column, reduced element-wise into the
@@ -9,7 +9,9 @@ window cell is a real input cell, so padding is never materialised: max padding 
 
 Ties and NaN follow PyTorch's CPU kernel (``val > maxval || isnan(val)``): the index is the
 first maximum in reading order, or the last NaN. With indices the pass along each row runs
-first, so "first in the row, then the first such row" is the first in reading order.
+first, so "first in the row, then the first such row" is the first in reading order. The minimum
+is that of ``-F.max_pool2d(-x)``, computed with ``torch.minimum`` instead of negating the input
+and the output.
 
 PyTorch's kernel stays where it is faster: :func:`fast_path` holds the sizes from which each
 path won in ``bench/run.py --dispatch`` on this project's machine.
@@ -18,6 +20,8 @@ path won in ``bench/run.py --dispatch`` on this project's machine.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -50,15 +54,15 @@ def _planewise(compute):
     when freed and come back as fresh pages, whose faults cost more than the pooling (see
     bench/README.md)."""
     @functools.wraps(compute)
-    def planewise(x: torch.Tensor, geometry):
+    def planewise(x: torch.Tensor, geometry, *args):
         n, c, h, w = x.shape
         group = max(1, CHUNK_ELEMENTS // (geometry.out_size[0] * geometry.out_size[1]))
         if group >= n * c:
-            return compute(x, geometry)
+            return compute(x, geometry, *args)
         planes = x.reshape(n * c, 1, h, w)
         results = None
         for start in range(0, n * c, group):
-            found = compute(planes[start:start + group], geometry)
+            found = compute(planes[start:start + group], geometry, *args)
             if found is None:
                 return None
             parts = found if isinstance(found, tuple) else (found,)
@@ -175,20 +179,31 @@ def _reduce(x: torch.Tensor, axis, combine, pair, begin=_copy_into) -> torch.Ten
     return result
 
 
-def _maximum_into(target, view):
-    torch.maximum(view, target, out=target)
+class Extreme(NamedTuple):
+    """Max or min: the element-wise pick (which propagates NaN) and the strict comparison by which
+    a later cell beats the running pick, so that ties keep the first."""
+    pick: Callable
+    beats: Callable
+
+    def into(self, target, view):
+        self.pick(view, target, out=target)
+
+
+MAX = Extreme(torch.maximum, torch.gt)
+MIN = Extreme(torch.minimum, torch.lt)
 
 
 @_planewise
-def sliding_max(x: torch.Tensor, geometry) -> torch.Tensor | None:
-    """``F.max_pool2d(x, **geometry.sliding)``, bit for bit (NaN where it has NaN); ``None`` where
-    a zero maximum's sign is in doubt. Values alone do not depend on the order of the passes, so
-    the one that reads whole rows, contiguous, runs first on the larger array, as for sums: in
-    float32 that took 0.8 of the time of the other order on a photo."""
+def sliding_extreme(x: torch.Tensor, geometry, extreme: Extreme = MAX) -> torch.Tensor | None:
+    """``F.max_pool2d(x, **geometry.sliding)`` (with ``MIN``: ``-F.max_pool2d(-x, ...)``), bit for
+    bit (NaN where it has NaN); ``None`` where a zero's sign is in doubt. Values alone do not
+    depend on the order of the passes, so the one that reads whole rows, contiguous, runs first on
+    the larger array, as for sums: in float32 that took 0.8 of the time of the other order on a photo."""
     row_axis, col_axis = _axes(geometry)
-    out = _reduce(_reduce(x, row_axis, _maximum_into, torch.maximum), col_axis, _maximum_into, torch.maximum)
+    out = _reduce(_reduce(x, row_axis, extreme.into, extreme.pick), col_axis, extreme.into, extreme.pick)
     # torch.maximum returns either operand of a tie between -0.0 and 0.0 (it differs between its
-    # vector loop and the loop's tail); PyTorch's kernel returns the first in reading order.
+    # vector loop and the loop's tail), and so does torch.minimum; PyTorch's kernel returns the
+    # first in reading order.
     return None if _signed_zero_ties(x, out) else out
 
 
@@ -202,8 +217,8 @@ def _signed_zero_ties(x, out) -> bool:
     return bool((torch.signbit(x) & (x == 0)).any())
 
 
-def _tracked(values, axis, carried=None):
-    """Max of ``values`` along ``axis`` with the offset of its first maximum, and ``carried``
+def _tracked(values, axis, extreme, carried=None):
+    """Max (or min) of ``values`` along ``axis`` with the offset of its first one, and ``carried``
     (the previous pass's offsets) taken along from that cell. ``torch.where`` and
     ``masked_fill_`` cost several times a comparison here, so offsets are updated by uint8
     arithmetic. A NaN is not picked as PyTorch picks it; callers check for NaN in the output."""
@@ -221,8 +236,8 @@ def _tracked(values, axis, carried=None):
         both = _narrow(part0, lo0, lo, hi, s), _narrow(part1, lo1, lo, hi, s)
         first, second = _axis(values, dim, both[0]), _axis(values, dim, both[1])
         chosen = _axis(picked, dim, window)
-        torch.gt(second, first, out=_axis(picked.view(torch.bool), dim, window))
-        torch.maximum(second, first, out=_axis(running, dim, window))
+        extreme.beats(second, first, out=_axis(picked.view(torch.bool), dim, window))
+        extreme.pick(second, first, out=_axis(running, dim, window))
         if carried is not None:
             kept = _axis(carried, dim, both[0])
             torch.sub(_axis(carried, dim, both[1]), kept, out=_axis(taken, dim, window)).mul_(chosen).add_(kept)
@@ -253,8 +268,8 @@ def _tracked(values, axis, carried=None):
                 _axis(taken, dim, window).copy_(_axis(carried, dim, part))
             continue
         wins = _axis(wins_all, dim, window)
-        torch.gt(view, target, out=wins.view(torch.bool))
-        torch.maximum(view, target, out=target)
+        extreme.beats(view, target, out=wins.view(torch.bool))
+        extreme.pick(view, target, out=target)
         if carried is not None:
             # kept + wins * (new - kept), exact in uint8's wrapping arithmetic.
             kept = _axis(taken, dim, window)
@@ -266,14 +281,15 @@ def _tracked(values, axis, carried=None):
 
 
 @_planewise
-def sliding_max_with_indices(x: torch.Tensor, geometry) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """``F.max_pool2d(x, **geometry.sliding, return_indices=True)``: the same values and indices
-    (flat offsets into each ``H*W`` plane); ``None`` where an output is NaN or a zero maximum's
-    sign is in doubt."""
+def sliding_extreme_with_indices(x: torch.Tensor, geometry,
+                                 extreme: Extreme = MAX) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``F.max_pool2d(x, **geometry.sliding, return_indices=True)`` (with ``MIN``, that of ``-x``
+    negated): the same values and indices (flat offsets into each ``H*W`` plane); ``None`` where
+    an output is NaN or a zero's sign is in doubt."""
     row_axis, col_axis = _axes(geometry)
     sliding = geometry.sliding
-    rows, col_picked, _ = _tracked(x, col_axis)
-    out, row_picked, col_offsets = _tracked(rows, row_axis, col_picked)
+    rows, col_picked, _ = _tracked(x, col_axis, extreme)
+    out, row_picked, col_offsets = _tracked(rows, row_axis, extreme, col_picked)
     # One reduction instead of a NaN mask: +inf and -inf together also give NaN, and PyTorch then answers.
     if torch.isnan(out.sum()) or _signed_zero_ties(x, out):
         return None
@@ -288,14 +304,22 @@ def sliding_max_with_indices(x: torch.Tensor, geometry) -> tuple[torch.Tensor, t
     return out, indices.add_(col_offsets.long(), alpha=dw)
 
 
-class _MaxPool(torch.autograd.Function):
-    """Max pooling whose backward is PyTorch's: each output's gradient goes to its index only
-    (``torch.maximum``'s own backward would split it between tied values)."""
+def _pytorch_pool(x: torch.Tensor, geometry, extreme: Extreme, return_indices: bool):
+    """PyTorch's kernel: max pooling, or for the minimum that of ``-x``, negated."""
+    if extreme is MAX:
+        return F.max_pool2d(x, **geometry.sliding, return_indices=return_indices)
+    found = F.max_pool2d(-x, **geometry.sliding, return_indices=return_indices)
+    return (-found[0], found[1]) if return_indices else -found
+
+
+class _ExtremePool(torch.autograd.Function):
+    """Max or min pooling whose backward is PyTorch's max pooling's: each output's gradient goes
+    to its index only (``torch.maximum``'s own backward would split it between tied values)."""
 
     @staticmethod
-    def forward(ctx, x, geometry):
-        found = sliding_max_with_indices(x, geometry)
-        out, indices = F.max_pool2d(x, **geometry.sliding, return_indices=True) if found is None else found
+    def forward(ctx, x, geometry, extreme):
+        found = sliding_extreme_with_indices(x, geometry, extreme)
+        out, indices = _pytorch_pool(x, geometry, extreme, True) if found is None else found
         ctx.save_for_backward(x, indices)
         ctx.sliding = geometry.sliding
         ctx.mark_non_differentiable(indices)
@@ -307,21 +331,21 @@ class _MaxPool(torch.autograd.Function):
         s = ctx.sliding
         gradient = torch.ops.aten.max_pool2d_with_indices_backward(
             grad, x, s["kernel_size"], s["stride"], s["padding"], s["dilation"], s["ceil_mode"], indices)
-        return gradient, None
+        return gradient, None, None
 
 
-def max_pool(x: torch.Tensor, geometry, return_indices: bool = False):
-    """Sliding max pooling (and its indices) by the fastest exact path; differentiable with
-    PyTorch's routing."""
+def extreme_pool(x: torch.Tensor, geometry, return_indices: bool = False, extreme: Extreme = MAX):
+    """Sliding max (or min) pooling, and its indices, by the fastest exact path; differentiable
+    with PyTorch's routing."""
     if torch.is_grad_enabled() and x.requires_grad:
         if fast_path("indices", x, geometry):
-            out, indices = _MaxPool.apply(x, geometry)
+            out, indices = _ExtremePool.apply(x, geometry, extreme)
             return (out, indices) if return_indices else out
     elif fast_path("indices" if return_indices else "max", x, geometry):
-        found = sliding_max_with_indices(x, geometry) if return_indices else sliding_max(x, geometry)
+        found = (sliding_extreme_with_indices if return_indices else sliding_extreme)(x, geometry, extreme)
         if found is not None:
             return found
-    return F.max_pool2d(x, **geometry.sliding, return_indices=return_indices)
+    return _pytorch_pool(x, geometry, extreme, return_indices)
 
 
 def _add_into(target, view):
