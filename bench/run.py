@@ -9,8 +9,10 @@ padding 1 and kernel 3 stride 1 padding 1, and gives each time over PyTorch's an
 ``x.clone()`` of the same array (the memory bound: one read and one write of the input).
 
 Each comparison calls our side, PyTorch's and the copy in turn, round by round, and reports the
-median of the per-round ratios, so a busy machine slows all three alike. The last line printed
-is one JSON object.
+median of the per-round ratios, so a busy machine slows all three alike. The columns "faults"
+and "torch" are the median minor page faults of one call of each side: a fresh page costs a
+fault, and on a virtual machine a fresh array of a photo's size can cost more than its pooling.
+The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import resource
 import statistics
 import sys
 import time
@@ -56,16 +59,29 @@ def seconds(call) -> float:
     return time.perf_counter() - start
 
 
-def interleaved(ours, others, repeats: int) -> tuple[list[float], list[float]]:
+def page_faults() -> int:
+    """Minor page faults of this process so far: each fresh page an array is given costs one."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def timed(call) -> tuple[float, int]:
+    """Seconds and page faults of one call."""
+    faults = page_faults()
+    return seconds(call), page_faults() - faults
+
+
+def interleaved(ours, others, repeats: int) -> tuple[list[float], list[float], list[int]]:
     """Calls ``ours`` and each of ``others`` in turn, ``repeats`` rounds: every median time in ms
-    (ours first), and the median over the rounds of our time over each other call's."""
+    (ours first), the median over the rounds of our time over each other call's, and every call's
+    median page faults."""
     calls = (ours, *others)
     for call in calls:  # warm-up
         call()
-    rounds = [[seconds(call) for call in calls] for _ in range(repeats)]
-    times = [1000 * statistics.median(row[i] for row in rounds) for i in range(len(calls))]
-    ratios = [statistics.median(row[0] / row[i] for row in rounds) for i in range(1, len(calls))]
-    return times, ratios
+    rounds = [[timed(call) for call in calls] for _ in range(repeats)]
+    times = [1000 * statistics.median(row[i][0] for row in rounds) for i in range(len(calls))]
+    ratios = [statistics.median(row[0][0] / row[i][0] for row in rounds) for i in range(1, len(calls))]
+    faults = [round(statistics.median(row[i][1] for row in rounds)) for i in range(len(calls))]
+    return times, ratios, faults
 
 
 def median_ms(call, repeats: int) -> float:
@@ -114,15 +130,17 @@ def speed_table(side: int, repeats: int) -> tuple[dict, list]:
         tensor = torch.from_numpy(x)
         for case, (k, s, pad) in CASES.items():
             for op, (ours, theirs) in comparisons(x, tensor, k, s, pad, dtype).items():
-                (ours_ms, theirs_ms, copy_ms), (ratio, over_copy) = interleaved(ours, (theirs, tensor.clone), repeats)
+                (ours_ms, theirs_ms, copy_ms), (ratio, over_copy), (our_faults, their_faults, _) = interleaved(
+                    ours, (theirs, tensor.clone), repeats)
                 target = RATIO_TARGETS[op][case != "k2s2"]
                 copy_target = COPY_TARGET if case == "k2s2" and op in ("max", "avg", "lp") else None
                 met = target is None or (ratio <= target and (copy_target is None or over_copy <= copy_target))
                 table[f"{op}_{case}_{dtype_name}"] = {
                     "ratio": round(ratio, 3), "over_copy": round(over_copy, 2), "ours_ms": round(ours_ms, 2),
-                    "torch_ms": round(theirs_ms, 2), "copy_ms": round(copy_ms, 2)}
+                    "torch_ms": round(theirs_ms, 2), "copy_ms": round(copy_ms, 2),
+                    "faults": our_faults, "torch_faults": their_faults}
                 lines.append(f"{op:<17}{case:<8}{dtype_name:<5}{ours_ms:>8.2f}{theirs_ms:>9.2f}{copy_ms:>8.2f}"
-                             f"{ratio:>8.2f}{over_copy:>8.2f}  "
+                             f"{ratio:>8.2f}{over_copy:>8.2f}{our_faults:>8}{their_faults:>8}  "
                              + ("(no target)" if target is None else
                                 f"<= {target}{'' if copy_target is None else f', {copy_target:g}x copy':<12} "
                                 f"{'ok' if met else 'MISSED'}"))
@@ -240,7 +258,7 @@ def main() -> None:
     print(f"PoolScope benchmark ({'quick' if args.quick else 'full'}), torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, 1x3x{side}x{side}")
     print(f"{'operator':<17}{'case':<8}{'dtype':<5}{'ours ms':>8}{'torch ms':>9}{'copy ms':>8}"
-          f"{'/torch':>8}{'/copy':>8}  target")
+          f"{'/torch':>8}{'/copy':>8}{'faults':>8}{'torch':>8}  target")
     print("\n".join(speed_lines))
     print(f"{'measure':<22}{'value':>10}  {'target':>9}  notes")
     for key, value, note in rows:
