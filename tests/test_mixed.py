@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from pooling_core.explain import window_report
 from tests.strategies import (
     CLOSE,
     FLOATS_10,
+    assert_weighted_sum,
     conv_oracle,
     draws,
     examples,
@@ -52,8 +54,9 @@ def test_mixed_train_matches_the_documented_draws(case, lam, per, seed):
     out_shape = (*x.shape[:2], *torch_out_size(x.shape, kw))
     chosen = draws(seed, out_shape if per == "region" else (*x.shape[:2], 1, 1)) < lam
     expected = np.where(chosen, max_oracle(x, kw), mean_oracle(x, kw))
-    out = pool2d(x, "mixed", **kw, lam=lam, mode="train", per=per, seed=seed).output
-    assert_allclose(out, expected, **CLOSE)
+    result = pool2d(x, "mixed", **kw, lam=lam, mode="train", per=per, seed=seed)
+    assert_allclose(result.output, expected, **CLOSE)
+    assert_weighted_sum(x, result)  # the output, from max and mean pooling, is the weights' sum
 
 
 @examples(40)
@@ -67,6 +70,15 @@ def test_mixed_lam_one_is_max_and_zero_is_avg(case, mode, per, seed):
     assert_allclose(ones.output, maximum.output, **CLOSE)
     assert_array_equal(ones.weights, maximum.weights)  # first maximum in reading order, as PyTorch picks
     assert_allclose(zeros.output, mean_oracle(x, kw), **CLOSE)
+
+
+@pytest.mark.parametrize("dilation", [1, 2])
+def test_a_share_of_one_or_zero_leaves_out_the_other_pooling_even_when_infinite(dilation):
+    x = np.array([[np.inf, 1.0, -np.inf, 1.0], [1.0, 1.0, 1.0, 1.0]])
+    x = np.repeat(np.repeat(x, dilation, 0), dilation, 1)  # dilated windows read the same cells
+    window = dict(kernel_size=2, stride=2 * dilation, dilation=dilation)
+    assert_array_equal(pool2d(x, "mixed", **window, lam=1.0).output, [[np.inf, 1.0]])  # the max alone
+    assert_array_equal(pool2d(x, "mixed", **window, lam=0.0).output, [[np.inf, -np.inf]])  # the mean alone
 
 
 def test_mixed_per_map_draws_one_lambda_per_map():
@@ -86,8 +98,9 @@ def test_gated_is_max_and_mean_mixed_by_a_depthwise_conv_gate(case, default_gate
         np.random.default_rng(seed).normal(0, 0.5, size=kernel)
     g = 1 / (1 + np.exp(-conv_oracle(x, gate, kw)))
     expected = g * max_oracle(x, kw) + (1 - g) * mean_oracle(x, kw)
-    out = pool2d(x, "gated", **kw, gate=None if default_gate else gate).output
-    assert_allclose(out, expected, **CLOSE)
+    result = pool2d(x, "gated", **kw, gate=None if default_gate else gate)
+    assert_allclose(result.output, expected, **CLOSE)
+    assert_weighted_sum(x, result)
 
 
 def test_gated_default_gate_is_sigmoid_of_window_mean():
@@ -109,7 +122,9 @@ def test_avgmax_is_max_plus_mean(case, combine):
     x, kw = case
     total = max_oracle(x, kw) + mean_oracle(x, kw)
     expected = total if combine == "sum" else total / 2
-    assert_allclose(pool2d(x, "avgmax", **kw, combine=combine).output, expected, **CLOSE)
+    result = pool2d(x, "avgmax", **kw, combine=combine)
+    assert_allclose(result.output, expected, **CLOSE)
+    assert_weighted_sum(x, result)
 
 
 @examples(40)

@@ -3,7 +3,8 @@
 ``blur`` low-pass filters each channel with a normalised binomial filter, reflect-padded, and
 keeps every ``s``-th output, as Zhang's ``Downsample`` layer does. Its windows are given with the
 reflected input index in place of each padded position, so every window cell is a real input
-cell and ``blur`` is a weighted average whose weights are the filter. ``blur_max`` (Zhang's
+cell and ``blur`` is a weighted average whose weights are the filter; its output is computed as
+Zhang's layer computes it, a depthwise convolution of the reflect-padded input. ``blur_max`` (Zhang's
 ``MaxBlurPool``) takes the max of every k x k patch with stride 1 and then blurs that map; its
 window is the receptive field of each output.
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from pooling_core.errors import PoolingError
 from pooling_core.geometry import WindowGeometry, pair, regular_geometry
@@ -36,11 +38,12 @@ class BlurGeometry(WindowGeometry):
     ``rows`` (Ho, f) / ``cols`` (Wo, f) hold the input cell each filter tap reads, with padded
     positions already reflected (``-1 -> 1``, ``H -> H-2``). ``extended_rows`` / ``extended_cols``
     hold the same taps before reflection: a tap is a reflected copy where its extended index lies
-    outside ``[0, H)``; there the two arrays differ.
+    outside ``[0, H)``; there the two arrays differ. ``stride`` is the subsampling (h, w).
     """
 
     extended_rows: np.ndarray | None = None
     extended_cols: np.ndarray | None = None
+    stride: tuple[int, int] = (2, 2)
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,7 +93,7 @@ def blur_geometry(in_size, filt_size: int, stride, too_small: str = "blur.input_
         axes.append((extended, reflect(extended, length)))
     (extended_rows, rows), (extended_cols, cols) = axes
     return BlurGeometry(tuple(in_size), rows, cols, np.ones(rows.shape, bool), np.ones(cols.shape, bool),
-                        extended_rows=extended_rows, extended_cols=extended_cols)
+                        extended_rows=extended_rows, extended_cols=extended_cols, stride=strides)
 
 
 def blur_windows(in_size, params, kernel_size, stride, padding, dilation, ceil_mode) -> BlurGeometry:
@@ -101,7 +104,16 @@ def blur_weights(windows, real, geometry, filt_size=3):
     return torch.as_tensor(binomial_filter(filt_size), dtype=windows.dtype).expand(windows.shape)
 
 
-blur = weighted(blur_weights)
+def blur_convolution(x, geometry, filt_size=3):
+    """The blur as one depthwise convolution of the reflect-padded input (Zhang's ``Downsample``)."""
+    before, after = (filt_size - 1) // 2, filt_size // 2
+    padded = F.pad(x, (before, after, before, after), mode="reflect")
+    channels = x.shape[1]
+    taps = torch.as_tensor(binomial_filter(filt_size), dtype=x.dtype).expand(channels, 1, filt_size, filt_size)
+    return F.conv2d(padded, taps, stride=geometry.stride, groups=channels)
+
+
+blur = weighted(blur_weights, blur_convolution)
 
 
 def blur_max_windows(in_size, params, kernel_size, stride, padding, dilation, ceil_mode) -> MaxBlurGeometry:

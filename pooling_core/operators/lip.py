@@ -9,14 +9,15 @@ this is SoftPool), zero (``"zero"``: average pooling that ignores padding), or a
 like the input (one importance logit per input cell, gathered with the same windows); the
 softmax subtracts each window's maximum instead of bounding the logit. Padding never counts: its
 weight is 0. The gradient flows through the values ``a`` (and through ``ℓ = a`` for "input"); an
-array logit is a constant.
+array logit is a constant. Without dilation the output comes from two pooled sums of the
+whole map, as SoftPool's does, instead of each window's softmax.
 """
 
 import numpy as np
 import torch
 
 from pooling_core.errors import PoolingError
-from pooling_core.operators.weighting import masked_softmax, weighted
+from pooling_core.operators.weighting import masked_softmax, softmax_average, weighted
 from pooling_core.registry import Operator, Param, register
 
 
@@ -28,19 +29,27 @@ def logit_map(logit: np.ndarray, batch_shape: tuple, dtype: torch.dtype) -> torc
     return torch.as_tensor(logit, dtype=dtype).reshape(batch_shape)
 
 
+def logits_of(values, logit, map_shape) -> torch.Tensor:
+    """The logits for ``values``, which are the input (N, C, H, W) or its windows: the values
+    themselves or zeros of their shape for ``"input"`` and ``"zero"``; else the (N, C, H, W) map
+    of a given array or of a learned tensor (:mod:`pooling_core.nn`, with its gradient)."""
+    if isinstance(logit, str):
+        return values if logit == "input" else torch.zeros_like(values)
+    return logit if isinstance(logit, torch.Tensor) else logit_map(logit, map_shape, values.dtype)
+
+
 def lip_weights(windows, real, geometry, logit="input", beta=1.0):
-    if isinstance(logit, torch.Tensor):  # a learned (N, C, H, W) logit map (pooling_core.nn), with its gradient
-        logits = geometry.gather(logit, 0.0)
-    elif isinstance(logit, np.ndarray):
-        logits = geometry.gather(logit_map(logit, (*windows.shape[:2], *geometry.in_size), windows.dtype), 0.0)
-    elif logit == "input":
-        logits = windows
-    else:
-        logits = torch.zeros_like(windows)
+    logits = logits_of(windows, logit, (*windows.shape[:2], *geometry.in_size))
+    if not isinstance(logit, str):  # a map: its windows
+        logits = geometry.gather(logits, 0.0)
     return masked_softmax(beta * logits, real)
 
 
-lip = weighted(lip_weights)
+def lip_average(x, geometry, logit="input", beta=1.0):
+    return softmax_average(x, beta * logits_of(x, logit, x.shape), geometry)
+
+
+lip = weighted(lip_weights, lip_average)
 
 register(Operator(
     id="lip", name="LIP (local importance pooling)",

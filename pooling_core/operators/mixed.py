@@ -7,7 +7,8 @@ Each is ``y = s · max_R a + (1 - s) · mean_R a`` for a share ``s`` of the max,
 
 where ``R`` is the window's real cells (padding never counts, in the max or the mean) and the
 argmax is the first maximum in reading order, PyTorch's tie rule: that cell alone takes the max's
-gradient.
+gradient. Without dilation the output is computed as that mixture of max pooling and the mean of
+the real cells (by PyTorch's kernels or the strided paths), without gathering the windows.
 """
 
 import numpy as np
@@ -17,7 +18,8 @@ import torch.nn.functional as F
 from pooling_core.errors import PoolingError
 from pooling_core.messages import Message
 from pooling_core.numbers import fmt
-from pooling_core.operators.weighting import weighted
+from pooling_core.operators.classic import max_forward
+from pooling_core.operators.weighting import pooled_sum, pooled_sums_apply, weighted
 from pooling_core.registry import Operator, Param, register
 
 
@@ -29,6 +31,17 @@ def max_mean_weights(windows, real, share):
     uniform = cells / cells.sum((-1, -2), keepdim=True).clamp(min=1)
     share = share[..., None, None]
     return share * first_max + (1 - share) * uniform
+
+
+def max_mean(x, geometry, share):
+    """``share * max_R a + (1 - share) * mean_R a`` from max pooling and the window sums, for
+    :func:`weighted`'s ``fast``; ``None`` with dilation, which the sums do not take."""
+    if not pooled_sums_apply(geometry):
+        return None
+    maximum, mean = max_forward(x, geometry), pooled_sum(x, geometry, mean=True)
+    # A share of 0 or 1 (every draw in train mode) leaves out the other term, which may be infinite.
+    share = torch.as_tensor(share, dtype=x.dtype)
+    return torch.where(share == 1, maximum, torch.where(share == 0, mean, share * maximum + (1 - share) * mean))
 
 
 def mix_text(share, values, output):
@@ -46,18 +59,26 @@ def share_of_max(values, weights) -> float:
 
 # --- mixed -------------------------------------------------------------------------------------
 
-def mixed_weights(windows, real, geometry, lam=0.5, mode="eval", per="region", seed=0):
+def mixed_share(x, geometry, lam=0.5, mode="eval", per="region", seed=0):
     """Eval: ``s = λ``. Train: ``s = [u < λ]`` with ``u ~ U[0, 1)`` drawn per output cell or per map.
 
     The draw is ``torch.rand(shape, dtype=float64, generator=torch.Generator().manual_seed(seed))``
     with ``shape`` (N, C, Ho, Wo) for ``per="region"`` and (N, C, 1, 1) for ``per="map"``.
     """
     if mode == "eval":
-        return max_mean_weights(windows, real, torch.as_tensor(lam, dtype=windows.dtype))
-    batch, channels, out_h, out_w = windows.shape[:4]
-    shape = (batch, channels, out_h, out_w) if per == "region" else (batch, channels, 1, 1)
+        return torch.as_tensor(lam, dtype=x.dtype)
+    batch, channels = x.shape[:2]
+    shape = (batch, channels, *geometry.out_size) if per == "region" else (batch, channels, 1, 1)
     uniform = torch.rand(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-    return max_mean_weights(windows, real, (uniform < lam).to(windows.dtype))
+    return (uniform < lam).to(x.dtype)
+
+
+def mixed_weights(windows, real, geometry, **params):
+    return max_mean_weights(windows, real, mixed_share(windows, geometry, **params))
+
+
+def mixed_fast(x, geometry, **params):
+    return max_mean(x, geometry, mixed_share(x, geometry, **params))
 
 
 def mixed_arithmetic(values, weights, output, lam=0.5, mode="eval", **_):
@@ -74,7 +95,7 @@ def mixed_gradient_note(mode="eval", **_):
     return None
 
 
-mixed = weighted(mixed_weights)
+mixed = weighted(mixed_weights, mixed_fast)
 
 register(Operator(
     id="mixed", name="Mixed pooling",
@@ -103,14 +124,27 @@ register(Operator(
 
 # --- gated -------------------------------------------------------------------------------------
 
-def gated_weights(windows, real, geometry, gate=None):
-    """``s = g = σ(Σ_R ω ⊙ a)``, padding contributing 0; ``ω`` is ``1 / (kh kw)`` everywhere unless given."""
+def gate_weights(geometry, gate, dtype) -> torch.Tensor:
+    """``ω``: ``1 / (kh kw)`` (one number) unless given; a given array must be kh x kw."""
     shape = geometry.window_shape
-    omega = torch.as_tensor(np.full(shape, 1.0 / (shape[0] * shape[1])) if gate is None else gate, dtype=windows.dtype)
+    omega = torch.as_tensor(1.0 / (shape[0] * shape[1]) if gate is None else gate, dtype=dtype)
     if omega.ndim and tuple(omega.shape) != shape:
         raise PoolingError("gated.gate_shape", height=shape[0], width=shape[1], shape=str(tuple(omega.shape)))
-    score = (omega * windows).sum((-1, -2))
+    return omega
+
+
+def gated_weights(windows, real, geometry, gate=None):
+    """``s = g = σ(Σ_R ω ⊙ a)``, padding contributing 0; ``ω`` is ``1 / (kh kw)`` everywhere unless given."""
+    score = (gate_weights(geometry, gate, windows.dtype) * windows).sum((-1, -2))
     return max_mean_weights(windows, real, torch.sigmoid(score))
+
+
+def gated_fast(x, geometry, gate=None):
+    """With one ``ω`` for every cell the gate's score is ``ω`` times the window sum."""
+    omega = gate_weights(geometry, gate, x.dtype)
+    if omega.ndim or not pooled_sums_apply(geometry):
+        return None
+    return max_mean(x, geometry, torch.sigmoid(omega * pooled_sum(x, geometry)))
 
 
 def gated_arithmetic(values, weights, output, **_):
@@ -120,7 +154,7 @@ def gated_arithmetic(values, weights, output, **_):
     return f"g = σ(Σ ω·a) = {fmt(share)}: " + mix_text(share, values, output)
 
 
-gated = weighted(gated_weights)
+gated = weighted(gated_weights, gated_fast)
 
 register(Operator(
     id="gated", name="Gated max-average pooling",
@@ -148,13 +182,18 @@ def avgmax_weights(windows, real, geometry, combine="sum"):
     return 2 * halves if combine == "sum" else halves
 
 
+def avgmax_fast(x, geometry, combine="sum"):
+    halves = max_mean(x, geometry, 0.5)
+    return halves if halves is None or combine == "mean" else 2 * halves
+
+
 def avgmax_arithmetic(values, weights, output, combine="sum"):
     listed = ", ".join(fmt(v) for v in values)
     total = f"max({listed}) + mean({listed})"
     return f"{total} = {fmt(output)}" if combine == "sum" else f"({total}) / 2 = {fmt(output)}"
 
 
-avgmax = weighted(avgmax_weights)
+avgmax = weighted(avgmax_weights, avgmax_fast)
 
 register(Operator(
     id="avgmax", name="Average + max pooling",

@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from pooling_core.errors import PoolingError
 from pooling_core.operators.weighting import weighted
@@ -50,7 +51,22 @@ def weighted_avg_weights(windows, real, geometry, kernel_weights="gaussian"):
     return (kernel * real).expand(windows.shape)
 
 
-weighted_avg = weighted(weighted_avg_weights)
+def weighted_avg_convolution(x, geometry, kernel_weights="gaussian"):
+    """The depthwise ``F.conv2d`` of the zero-padded input. Ceil mode's last window may reach past
+    the padding, so the input is padded after its end up to the last window's last cell."""
+    sliding = geometry.sliding
+    pads = []
+    for out, length, k, s, p, d in zip(geometry.out_size, geometry.in_size, *(
+            sliding[name] for name in ("kernel_size", "stride", "padding", "dilation"))):
+        pads.append((p, max(p, (out - 1) * s - p + d * (k - 1) + 1 - length)))
+    (top, bottom), (left, right) = pads
+    kernel = torch.as_tensor(normalised_kernel(kernel_weights, geometry.window_shape), dtype=x.dtype)
+    channels = x.shape[1]
+    return F.conv2d(F.pad(x, (left, right, top, bottom)), kernel.expand(channels, 1, *kernel.shape),
+                    stride=sliding["stride"], dilation=sliding["dilation"], groups=channels)
+
+
+weighted_avg = weighted(weighted_avg_weights, weighted_avg_convolution)
 
 register(Operator(
     id="weighted_avg", name="Weighted average pooling",

@@ -2,6 +2,8 @@
 
 Such an operator is defined by its weights alone; :func:`weighted` turns a weight function into
 ``forward``, ``explain`` and ``explained``, so the output and the weights shown come from one computation.
+Where a faster formula gives the same output without gathering the windows (a mixture of max and
+mean pooling, a blur as a convolution), the output comes from it and only the weights from the windows.
 """
 
 from typing import NamedTuple
@@ -30,11 +32,14 @@ class Weighted(NamedTuple):
     explained: object
 
 
-def weighted(weights_fn) -> Weighted:
+def weighted(weights_fn, fast=None) -> Weighted:
     """``weights_fn(windows, real, geometry, **params)`` -> (N, C, Ho, Wo, kh, kw) weights.
 
     ``windows`` holds the window values (0 on padding), ``real`` (Ho, Wo, kh, kw) marks input
     cells. ``explained`` gives the output and the weights from one computation of the weights.
+    ``fast(x, geometry, **params)``, where given, is the same output to rounding without the
+    windows (from PyTorch's kernels or pooled sums), or ``None`` where it does not apply; the
+    output is then the same with the explanation as without it.
     """
 
     def weights_of(x, geometry, **params):
@@ -42,12 +47,26 @@ def weighted(weights_fn) -> Weighted:
         real = torch.as_tensor(geometry.real_mask())
         return windows, weights_fn(windows, real, geometry, **params)
 
-    def explained(x, geometry, **params):
+    def windowed(x, geometry, **params):
         windows, weights = weights_of(x, geometry, **params)
-        return (weights * windows).sum((-1, -2)), Explanation(weights=weights)
+        # A cell of weight 0 does not count, even when infinite (0 * inf is NaN).
+        terms = torch.where(weights == 0, 0.0, weights * windows)
+        return terms.sum((-1, -2)), weights
+
+    def fast_output(x, geometry, **params):
+        return None if fast is None else fast(x, geometry, **params)
+
+    def explained(x, geometry, **params):
+        output = fast_output(x, geometry, **params)
+        if output is None:
+            output, weights = windowed(x, geometry, **params)
+        else:
+            weights = weights_of(x, geometry, **params)[1]
+        return output, Explanation(weights=weights)
 
     def forward(x, geometry, **params):
-        return explained(x, geometry, **params)[0]
+        output = fast_output(x, geometry, **params)
+        return windowed(x, geometry, **params)[0] if output is None else output
 
     def explain(x, geometry, **params):
         return Explanation(weights=weights_of(x, geometry, **params)[1])
@@ -73,6 +92,20 @@ def pooled_sum(values: torch.Tensor, geometry, mean: bool = False, squares: bool
     if mean:
         return F.avg_pool2d(values, **sliding, count_include_pad=False)
     return F.avg_pool2d(values, **sliding, divisor_override=1)
+
+
+def softmax_average(values: torch.Tensor, logits: torch.Tensor, geometry) -> torch.Tensor | None:
+    """``sum_R a e^l / sum_R e^l`` over each window from two pooled sums, for :func:`weighted`'s
+    ``fast``: each map's largest logit is subtracted first, so no ``exp`` overflows. ``None``
+    without pooled sums, or where a window's exponentials underflowed below full precision (or
+    are NaN): the per-window softmax answers there."""
+    if not pooled_sums_apply(geometry):
+        return None
+    exponentials = (logits - logits.amax((-1, -2), keepdim=True)).exp_()
+    denominator = pooled_sum(exponentials, geometry)
+    if denominator.min() >= smallest_exact(values.dtype):  # False for NaN too
+        return pooled_sum(values * exponentials, geometry) / denominator
+    return None
 
 
 def smallest_exact(dtype) -> float:
