@@ -161,6 +161,21 @@ def test_stochastic_all_zero_window_outputs_zero_with_zero_weights():
         assert_array_equal(gradient[:, :2], np.zeros((2, 2)))
 
 
+def test_stochastic_expectation_is_exact_where_squares_underflow_or_overflow():
+    x = np.array([[1e-170, 0.0, 1e200, 1.0], [0.0, 0.0, 0.0, 0.0]])  # 1e-170 ** 2 is 0, 1e200 ** 2 is inf
+    assert_allclose(pool2d(x, "stochastic", 2).output, [[1e-170, 1e200]], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dilation", [1, 2])  # pooled sums, and the windows' weighted sum
+def test_a_nan_in_a_window_makes_its_expectation_nan(dilation):
+    x = np.arange(24.0).reshape(4, 6)
+    x[0, 0] = np.nan
+    out = pool2d(x, "stochastic", 2, stride=2, dilation=dilation).output
+    assert out.shape == ((2, 3) if dilation == 1 else (1, 2))
+    assert np.isnan(out).tolist() == [[True] + [False] * (out.shape[1] - 1)] + [[False] * out.shape[1]] * (
+        out.shape[0] - 1)
+
+
 def test_stochastic_notice_reports_the_relu():
     x = np.array([[-1.0, 2.0, -3.0], [4.0, -5.0, 0.0]])
     notice = pool2d(x, "stochastic", 2, 1).notice

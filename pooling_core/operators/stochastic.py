@@ -13,8 +13,11 @@ Train mode draws one ``u ~ U[0, 1)`` per window, ``torch.rand((N, C, Ho, Wo), dt
 generator=torch.Generator().manual_seed(seed))``, and picks the first cell (in reading order) whose
 cumulative sum of ``a`` exceeds ``u · Σ_R a``; a cell with ``a = 0`` is never picked. The output is
 that cell's value, so its gradient goes to that cell only. Eval mode outputs the expectation of
-the train output over the draw. :func:`draw_cells` draws many times from one window by the same rule.
+the train output over the draw, from two pooled sums where no window needs more precision than
+they keep. :func:`draw_cells` draws many times from one window by the same rule.
 """
+
+import math
 
 import numpy as np
 import torch
@@ -23,7 +26,7 @@ import torch.nn.functional as F
 from pooling_core.errors import PoolingError
 from pooling_core.messages import Message
 from pooling_core.numbers import fmt
-from pooling_core.operators.weighting import weighted
+from pooling_core.operators.weighting import pooled_sum, pooled_sums_apply, smallest_exact, weighted
 from pooling_core.registry import Operator, Param, register
 
 
@@ -102,7 +105,24 @@ def stochastic_gradient_note(mode="eval", **_):
     return None
 
 
-stochastic = weighted(stochastic_weights)
+def stochastic_expectation(x, geometry, mode="eval", seed=0):
+    """Eval mode's ``sum_R a^2 / sum_R a`` (0 where ``sum_R a = 0``) from pooled sums of
+    ``a = ReLU(x)``; ``None`` in train mode, and where a sum of squares overflowed or, in a window
+    with ``a > 0``, underflowed below full precision."""
+    if mode == "train" or not pooled_sums_apply(geometry):
+        return None
+    activations = x.clamp(min=0)
+    total = pooled_sum(activations, geometry)
+    squares = pooled_sum(activations, geometry, squares=True)
+    low, high = (float(bound) for bound in torch.aminmax(torch.where(total > 0, squares, 1.0).detach()))
+    if not (low >= smallest_exact(x.dtype) and math.isfinite(high)):
+        return None
+    empty = total == 0
+    # Dividing by 1 where nothing is drawn: 0 / 0 would send NaN into the gradient through `where`.
+    return torch.where(empty, 0.0, squares / torch.where(empty, 1.0, total))
+
+
+stochastic = weighted(stochastic_weights, stochastic_expectation)
 
 register(Operator(
     id="stochastic", name="Stochastic pooling",

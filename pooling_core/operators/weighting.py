@@ -49,8 +49,8 @@ def weighted(weights_fn, fast=None) -> Weighted:
 
     def windowed(x, geometry, **params):
         windows, weights = weights_of(x, geometry, **params)
-        # A cell of weight 0 does not count, even when infinite (0 * inf is NaN).
-        terms = torch.where(weights == 0, 0.0, weights * windows)
+        # An infinite cell of weight 0 does not count (0 * inf is NaN); a NaN still propagates.
+        terms = torch.where((weights == 0) & windows.isinf(), 0.0, weights * windows)
         return terms.sum((-1, -2)), weights
 
     def fast_output(x, geometry, **params):
