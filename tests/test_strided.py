@@ -186,7 +186,8 @@ def test_max_through_pool2d_takes_the_strided_path(case, dtype):
 
 
 @pytest.mark.parametrize("op, params", [("lp", {"p": 2.0}), ("lp", {"p": 3.0, "mean": True}),
-                                        ("softpool", {}), ("softpool", {"temperature": 0.5})])
+                                        ("softpool", {}), ("softpool", {"temperature": 0.5}), ("lip", {"beta": 2.0}),
+                                        ("stochastic", {}), ("mixed", {"lam": 0.3}), ("gated", {}), ("avgmax", {})])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(case=sliding_cases(None, dilation=False, elements=FINITE))
