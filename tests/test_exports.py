@@ -97,6 +97,30 @@ def test_a_photo_gives_a_bounded_picture_and_at_most_64_frames():
     assert decoded(exports.scan_gif(view, limit=8)).n_frames == 8
 
 
+@pytest.mark.parametrize("source", ["textbook", "photo"])
+def test_the_gif_frames_keep_the_slides_colours(source):
+    """One palette for every frame: the slide's own colours exactly, every other pixel close to the PNG's."""
+    if source == "textbook":
+        view = textbook_view(kernel_size=2, stride=1)
+    else:
+        photo = load_example("Landscape photo", "L")
+        result = pool2d(photo, "avg", kernel_size=4)
+        view = exports.View(photo, result.output, (0.0, 1.0), ("Input", "Output"), "Average pooling", "Kernel 4",
+                            lambda i, j: result.geometry.window(i, j)[:3])
+    cells = exports.scan_cells(view.output.shape, 8)
+    gif = decoded(exports.scan_gif(view, limit=8))
+    flat = np.arange(view.output.size).reshape(view.output.shape)
+    for k, cell in enumerate(cells):
+        gif.seek(k)
+        frame = np.asarray(gif.convert("RGB")).astype(int)
+        reached = flat <= cell[0] * view.output.shape[1] + cell[1]
+        exact = np.asarray(exports._frame(view, cell, shown=reached)).astype(int)
+        for colour in (exports.BACKGROUND, exports.HIGHLIGHT, (exports.NOT_SHOWN,) * 3):
+            where = (exact == colour).all(-1)
+            assert (frame[where] == colour).all()
+        assert np.abs(frame - exact).mean() < 1.5
+
+
 def test_scan_cells_visits_all_or_evenly_spaced_cells():
     assert exports.scan_cells((2, 3)) == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
     assert exports.scan_cells((100, 100), limit=5) == [(0, 0), (25, 0), (50, 0), (74, 99), (99, 99)]
