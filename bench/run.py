@@ -1,4 +1,4 @@
-"""PoolScope's benchmark: library speed against PyTorch, explanation cost, and Explore reruns.
+"""PoolScope's benchmark: library speed against PyTorch, explanation cost, Explore reruns and its scan GIF.
 
     python bench/run.py             # full sizes (about a minute)
     python bench/run.py --quick     # smaller inputs, under a minute
@@ -36,11 +36,13 @@ sys.path.insert(0, str(ROOT))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from pages.ui import exports  # noqa: E402
 from pooling_core import input_gradient, pool2d  # noqa: E402
 from pooling_core.operators import strided  # noqa: E402
 from tests.apptest import run_app  # noqa: E402  (Explore behind the sidebar app.py draws, as the tests run it)
 
-TARGETS = {"explain_ms": 200, "rerun_ms_grid": 100, "rerun_ms_photo": 300, "message_bytes_photo": 1_000_000}
+TARGETS = {"explain_ms": 200, "rerun_ms_grid": 100, "rerun_ms_photo": 300, "message_bytes_photo": 1_000_000,
+           "scan_gif_ms_photo": 2000}
 CASES = {"k2s2": (2, 2, 0), "k3s2p1": (3, 2, 1), "k3s1p1": (3, 1, 1)}
 DTYPES = {"f64": np.float64, "f32": np.float32}
 # Time over PyTorch's: kernel 2 stride 2, then the kernel 3 cases; max_indices and max_gradient
@@ -254,6 +256,15 @@ def main() -> None:
     rows.append(("rerun_ms_photo", f"{results['rerun_ms_photo']:.1f}",
                  f"Explore, {side}x{side} RGB photo, kernel changed"))
     rows.append(("message_bytes_photo", str(results["message_bytes_photo"]), "elements drawn by that rerun"))
+
+    photo = Image.open(ROOT / "assets" / "landscape.png").convert("L").resize((side, side), Image.Resampling.BICUBIC)
+    plane = np.asarray(photo, dtype=np.float64) / 255
+    pooled = pool2d(plane, "max", 2)
+    results["scan_gif_ms_photo"] = round(median_ms(lambda: exports.scan_gif(exports.View(  # a new view per click
+        plane, pooled.output, (0.0, 1.0), ("Input", "Output"), "Max pooling", "Kernel 2",
+        lambda i, j: pooled.geometry.window(i, j)[:3])), 3))
+    rows.append(("scan_gif_ms_photo", str(results["scan_gif_ms_photo"]),
+                 f"Explore's scan GIF download, {side}x{side} grey photo, 64 frames"))
 
     print(f"PoolScope benchmark ({'quick' if args.quick else 'full'}), torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, 1x3x{side}x{side}")
