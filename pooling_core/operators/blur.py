@@ -23,7 +23,7 @@ from pooling_core.geometry import WindowGeometry, pair, regular_geometry
 from pooling_core.messages import Message
 from pooling_core.numbers import fmt
 from pooling_core.operators.classic import max_forward
-from pooling_core.operators.weighting import weighted
+from pooling_core.operators.weighting import depthwise_convolution, weighted
 from pooling_core.registry import Operator, Param, register
 
 CITATION = "R. Zhang, Making convolutional networks shift-invariant again, ICML 2019."
@@ -108,9 +108,7 @@ def blur_convolution(x, geometry, filt_size=3):
     """The blur as one depthwise convolution of the reflect-padded input (Zhang's ``Downsample``)."""
     before, after = (filt_size - 1) // 2, filt_size // 2
     padded = F.pad(x, (before, after, before, after), mode="reflect")
-    channels = x.shape[1]
-    taps = torch.as_tensor(binomial_filter(filt_size), dtype=x.dtype).expand(channels, 1, filt_size, filt_size)
-    return F.conv2d(padded, taps, stride=geometry.stride, groups=channels)
+    return depthwise_convolution(padded, binomial_filter(filt_size), geometry.stride)
 
 
 blur = weighted(blur_weights, blur_convolution)

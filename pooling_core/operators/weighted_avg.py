@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from pooling_core.errors import PoolingError
-from pooling_core.operators.weighting import weighted
+from pooling_core.operators.weighting import depthwise_convolution, weighted
 from pooling_core.registry import Operator, Param, register
 
 
@@ -60,10 +60,9 @@ def weighted_avg_convolution(x, geometry, kernel_weights="gaussian"):
             sliding[name] for name in ("kernel_size", "stride", "padding", "dilation"))):
         pads.append((p, max(p, (out - 1) * s - p + d * (k - 1) + 1 - length)))
     (top, bottom), (left, right) = pads
-    kernel = torch.as_tensor(normalised_kernel(kernel_weights, geometry.window_shape), dtype=x.dtype)
-    channels = x.shape[1]
-    return F.conv2d(F.pad(x, (left, right, top, bottom)), kernel.expand(channels, 1, *kernel.shape),
-                    stride=sliding["stride"], dilation=sliding["dilation"], groups=channels)
+    return depthwise_convolution(F.pad(x, (left, right, top, bottom)),
+                                 normalised_kernel(kernel_weights, geometry.window_shape), sliding["stride"],
+                                 sliding["dilation"])
 
 
 weighted_avg = weighted(weighted_avg_weights, weighted_avg_convolution)

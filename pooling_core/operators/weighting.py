@@ -108,6 +108,14 @@ def softmax_average(values: torch.Tensor, logits: torch.Tensor, geometry) -> tor
     return None
 
 
+def depthwise_convolution(padded: torch.Tensor, kernel, stride, dilation=1) -> torch.Tensor:
+    """Every channel of ``padded`` (N, C, H, W) convolved with the same (kh, kw) ``kernel``, for
+    :func:`weighted`'s ``fast`` of a fixed-kernel operator; the caller pads as its windows do."""
+    channels = padded.shape[1]
+    weight = torch.as_tensor(kernel, dtype=padded.dtype).expand(channels, 1, *kernel.shape)
+    return F.conv2d(padded, weight, stride=stride, dilation=dilation, groups=channels)
+
+
 def smallest_exact(dtype) -> float:
     """Below this, a sum may hold subnormal terms that lost their relative precision."""
     info = torch.finfo(dtype)
