@@ -19,6 +19,7 @@ from pooling_core.errors import PoolingError
 from pooling_core.messages import Message
 from pooling_core.numbers import fmt
 from pooling_core.operators.classic import max_forward
+from pooling_core.operators.strided import window_counts
 from pooling_core.operators.weighting import pooled_sum, pooled_sums_apply, weighted
 from pooling_core.registry import Operator, Param, register
 
@@ -33,12 +34,14 @@ def max_mean_weights(windows, real, share):
     return share * first_max + (1 - share) * uniform
 
 
-def max_mean(x, geometry, share):
-    """``share * max_R a + (1 - share) * mean_R a`` from max pooling and the window sums, for
-    :func:`weighted`'s ``fast``; ``None`` with dilation, which the sums do not take."""
+def max_mean(x, geometry, share, total=None):
+    """``share * max_R a + (1 - share) * mean_R a`` from max pooling and the window sums (``total``,
+    where the caller has them), for :func:`weighted`'s ``fast``; ``None`` with dilation, which the
+    sums do not take."""
     if not pooled_sums_apply(geometry):
         return None
-    maximum, mean = max_forward(x, geometry), pooled_sum(x, geometry, mean=True)
+    total = pooled_sum(x, geometry) if total is None else total
+    maximum, mean = max_forward(x, geometry), total / window_counts(geometry, True, x.dtype)
     # A share of 0 or 1 (every draw in train mode) leaves out the other term, which may be infinite.
     share = torch.as_tensor(share, dtype=x.dtype)
     return torch.where(share == 1, maximum, torch.where(share == 0, mean, share * maximum + (1 - share) * mean))
@@ -144,7 +147,8 @@ def gated_fast(x, geometry, gate=None):
     omega = gate_weights(geometry, gate, x.dtype)
     if omega.ndim or not pooled_sums_apply(geometry):
         return None
-    return max_mean(x, geometry, torch.sigmoid(omega * pooled_sum(x, geometry)))
+    total = pooled_sum(x, geometry)
+    return max_mean(x, geometry, torch.sigmoid(omega * total), total)
 
 
 def gated_arithmetic(values, weights, output, **_):
